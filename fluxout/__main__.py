@@ -1,0 +1,3 @@
+from fluxout.cli import main
+
+main()
