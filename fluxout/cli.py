@@ -1,0 +1,343 @@
+"""The command line: Click options -> a Request -> one call into the core.
+
+This is the only module that imports click. Exit statuses are decided in
+one place, ``main``: usage errors 2 (Click), runtime errors 1 with one line
+``fluxout: <job>: <message>``, Ctrl-C 130, SIGTERM 143, a closed pipe 141
+(as a program killed by SIGPIPE), and the job's status for ``follow``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from fluxout import __version__
+from fluxout.errors import ExitStatus, FluxoutError
+from fluxout.idset import IdSet, IdsetError, parse_task_filter
+from fluxout.watch import ALL_STREAMS, Request
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Shell log levels as the job shell uses them (RFC 5424 severities, with
+# flux-shell's TRACE at 7); -L accepts these names or 0-7.
+LOG_LEVELS = {
+    "fatal": 0,
+    "emerg": 0,
+    "alert": 1,
+    "crit": 2,
+    "error": 3,
+    "err": 3,
+    "warn": 4,
+    "warning": 4,
+    "notice": 5,
+    "info": 6,
+    "debug": 6,
+    "trace": 7,
+}
+
+EPILOG = (
+    "JOB is a Flux jobid (ƒ2BC, f2BC, decimal, 0x hex, dothex, kvs path or "
+    "mnemonic words), a saved output eventlog, a directory holding "
+    "output.eventlog / eventlog / exec.eventlog, or - for stdin. "
+    "./NAME forces a path."
+)
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "FLUXOUT"}
+
+
+class TasksType(click.ParamType):
+    """An RFC 22 idset of task ranks, or ``all``."""
+
+    name = "IDSET"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, IdSet):
+            return value
+        try:
+            return parse_task_filter(str(value))
+        except IdsetError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class LogLevelType(click.ParamType):
+    name = "LEVEL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text.isdigit() and 0 <= int(text) <= 7:
+            return int(text)
+        if text in LOG_LEVELS:
+            return LOG_LEVELS[text]
+        self.fail(
+            f"{value!r} is not a log level (0-7 or one of {', '.join(LOG_LEVELS)})",
+            param,
+            ctx,
+        )
+
+
+class JobArgType(click.ParamType):
+    """A jobid, a path or ``-``; anything else is a usage error."""
+
+    name = "JOB"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.sources.target import is_path_argument
+
+        text = str(value)
+        if is_path_argument(text) and text != "-" and not os.path.lexists(text):
+            if text.startswith(("./", "../", "/", "~")) or os.sep in text:
+                return text  # clearly meant as a path: the source says it is missing
+            self.fail(f"{text!r} is neither a Flux job id nor an existing file", param, ctx)
+        return text
+
+
+def output_options(f: F) -> F:
+    """Options shared by the commands that show job output."""
+    options = [
+        click.option(
+            "-t",
+            "--tasks",
+            type=TasksType(),
+            default=None,
+            help="Only these task ranks (RFC 22 idset such as 0-3,7, or all).",
+        ),
+        click.option(
+            "--stream",
+            type=click.Choice(["stdout", "stderr", "all"]),
+            default="all",
+            show_default=True,
+            help="Which output streams.",
+        ),
+        click.option(
+            "-L",
+            "--log-level",
+            type=LogLevelType(),
+            default="trace",
+            show_default=True,
+            help="Show job shell log messages at or above LEVEL (name or 0-7).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def common_options(f: F) -> F:
+    """Options every command has."""
+    options = [
+        click.argument("jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."),
+        click.option(
+            "--color",
+            "--colour",
+            "color",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            is_flag=False,
+            flag_value="always",
+            show_default=True,
+            help="Colour fluxout's labels and messages (bare --color: always). "
+            "auto honours NO_COLOR and FORCE_COLOR.",
+        ),
+        click.option(
+            "--uri",
+            envvar="FLUX_URI",
+            default=None,
+            help="Flux instance to read jobs from [default: $FLUX_URI].",
+        ),
+        click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def label_options(f: F) -> F:
+    options = [
+        click.option(
+            "-l", "--label", is_flag=True, help="Prefix each line with its task rank, 'R: '."
+        ),
+        click.option(
+            "-u",
+            "--unbuffered",
+            is_flag=True,
+            help="Write data as it arrives, without assembling lines "
+            "(with -l, labels each write as flux job attach -l does).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _streams(value: str) -> frozenset[str]:
+    return ALL_STREAMS if value == "all" else frozenset((value,))
+
+
+def _run(request: Request) -> None:
+    """Run the request and leave with its exit status (via main)."""
+    from fluxout.watch import run
+
+    raise SystemExit(run(request))
+
+
+@click.group(context_settings=CONTEXT, epilog=EPILOG)
+@click.version_option(__version__, "-V", "--version", prog_name="fluxout")
+def cli() -> None:
+    """Read and follow the output and events of Flux jobs.
+
+    Byte-exact, fast, coloured per task on a terminal, clean in pipes, and
+    able to read a saved eventlog with no Flux instance at all.
+    """
+
+
+@cli.command(epilog=EPILOG)
+@common_options
+@output_options
+@label_options
+@click.option("--wait", is_flag=True, help="Wait for the job to finish; exit with its status.")
+def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
+    """Print the output a job has so far, then exit."""
+    _run(
+        Request("cat", list(jobs), streams=_streams(stream), follow=wait, **kw),
+    )
+
+
+@cli.command(epilog=EPILOG)
+@common_options
+@output_options
+@label_options
+def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
+    """Stream a job's output live until it is complete; exit with the job's status.
+
+    The exit status is the one flux job attach gives. Ctrl-C detaches
+    (status 130): it never cancels the job.
+    """
+    _run(
+        Request("follow", list(jobs), streams=_streams(stream), follow=True, **kw),
+    )
+
+
+@cli.command(epilog=EPILOG)
+@common_options
+@output_options
+@click.option("--json", "json_", is_flag=True, help="JSON Lines, one object per event.")
+@click.option(
+    "--eventlog",
+    "eventlogs",
+    type=click.Choice(["main", "exec", "output", "all"]),
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="Which eventlogs (repeatable).",
+)
+@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new events.")
+def events(
+    jobs: tuple[str, ...],
+    stream: str,
+    json_: bool,
+    eventlogs: tuple[str, ...],
+    follow_: bool,
+    **kw: Any,
+) -> None:
+    """Print eventlog events (output, main, exec), merged by time."""
+    chosen = frozenset(("main", "exec", "output")) if "all" in eventlogs else frozenset(eventlogs)
+    _run(
+        Request(
+            "events",
+            list(jobs),
+            streams=_streams(stream),
+            json=json_,
+            eventlogs=chosen,
+            follow=follow_,
+            **kw,
+        ),
+    )
+
+
+@cli.command(epilog=EPILOG)
+@common_options
+@output_options
+@click.option("--json", "json_", is_flag=True, help="JSON Lines, one object per line.")
+@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new lines.")
+def lines(
+    jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any
+) -> None:
+    """One record per assembled line: time, rank, stream and text."""
+    _run(
+        Request("lines", list(jobs), streams=_streams(stream), json=json_, follow=follow_, **kw),
+    )
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+class _Terminated(BaseException):
+    """SIGTERM, turned into an exception so output is flushed on the way out."""
+
+
+def _quiet_stdout() -> None:
+    # After a closed pipe, point stdout at /dev/null so the interpreter's
+    # final flush cannot fail again and print a traceback.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map every outcome to its exit status."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="fluxout", standalone_mode=False)
+        status: int = ExitStatus.SUCCESS
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else ExitStatus.ERROR
+    except click.exceptions.Exit as exc:
+        status = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        status = exc.exit_code
+    except click.Abort:
+        status = ExitStatus.INTERRUPTED
+    except KeyboardInterrupt:
+        status = ExitStatus.INTERRUPTED
+    except _Terminated:
+        status = 128 + signal.SIGTERM
+    except BrokenPipeError:
+        _quiet_stdout()
+        status = 128 + signal.SIGPIPE
+    except FluxoutError as exc:
+        _error_line(str(exc))
+        status = ExitStatus.ERROR
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        _error_line(f"{exc.strerror or exc}")
+        status = ExitStatus.ERROR
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        _quiet_stdout()
+    sys.exit(status)
+
+
+def _error_line(text: str) -> None:
+    try:
+        sys.stderr.write(f"fluxout: {text}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,120 @@
+"""Record listings: ``events`` and ``lines``, human or JSON Lines.
+
+JSON Lines schema 1 (documented in the README):
+
+- events: the RFC 18 entry (``timestamp``, ``name``, ``context``) plus
+  ``eventlog`` (``main``, ``exec`` or ``output``) and ``job``.
+- lines: ``job``, ``rank``, ``stream``, ``line`` (text without its newline),
+  ``eol`` (false only for a last line that had no newline) and
+  ``timestamp`` (when the line's first byte was written); a line that is
+  not UTF-8 has its bytes in ``line`` as base64 and ``"encoding": "base64"``,
+  as RFC 24 does for data.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+
+import orjson
+
+from fluxout.eventlog import Event
+from fluxout.lines import Line
+from fluxout.render.output import TextRenderer
+from fluxout.render.sink import STDOUT
+from fluxout.render.styles import STYLES, paint, rank_style
+from fluxout.render.terminal import Terminal
+
+
+def line_record(job: str, line: Line) -> dict[str, object]:
+    record: dict[str, object] = {
+        "job": job,
+        "rank": line.rank,
+        "stream": line.stream,
+        "line": "",
+        "eol": line.eol,
+        "timestamp": line.timestamp,
+    }
+    try:
+        record["line"] = line.text.decode()
+    except UnicodeDecodeError:
+        record["line"] = base64.b64encode(line.text).decode("ascii")
+        record["encoding"] = "base64"
+    return record
+
+
+class LinesRenderer(TextRenderer):
+    """``lines``: one record per assembled line, all on stdout."""
+
+    def __init__(
+        self,
+        terminal: Terminal,
+        color_out: bool,
+        color_err: bool,
+        flush_each_batch: bool,
+        job: str,
+        json: bool,
+    ) -> None:
+        super().__init__(terminal, color_out, color_err, flush_each_batch)
+        self.job = job
+        self.json = json
+
+    def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
+        write = self.sink.write
+        if self.json:
+            dumps = orjson.dumps
+            job = self.job
+            for line in lines:
+                write(STDOUT, dumps(line_record(job, line)) + b"\n")
+            return
+        color = self.color[0]
+        for line in lines:
+            rel = line.timestamp - zero if zero is not None else line.timestamp
+            head = (
+                paint(f"{rel:10.3f}s", STYLES["time"], color)
+                + " "
+                + paint(f"{line.rank:>3}", rank_style(line.rank, line.stream), color)
+                + " "
+                + paint(f"{line.stream:<6}", "bold" if line.stream == "stderr" else "", color)
+                + " "
+            )
+            write(STDOUT, head.encode() + line.text + b"\n")
+
+
+class EventsRenderer(TextRenderer):
+    """``events``: eventlog entries as attach ``--show-events`` shows them, or JSON."""
+
+    def __init__(
+        self,
+        terminal: Terminal,
+        color_out: bool,
+        color_err: bool,
+        flush_each_batch: bool,
+        job: str,
+        json: bool,
+    ) -> None:
+        super().__init__(terminal, color_out, color_err, flush_each_batch)
+        self.job = job
+        self.json = json
+
+    def event(self, eventlog: str, event: Event, zero: float) -> None:
+        if self.json:
+            record = {
+                "timestamp": event.timestamp,
+                "name": event.name,
+                "context": event.context,
+                "eventlog": eventlog,
+                "job": self.job,
+            }
+            self.sink.write(STDOUT, orjson.dumps(record) + b"\n")
+            return
+        color = self.color[0]
+        context = orjson.dumps(event.context).decode() if event.context else ""
+        style = "bold red" if event.name == "exception" else "bold"
+        text = (
+            paint(f"{event.timestamp - zero:.3f}s:", STYLES["time"], color)
+            + " "
+            + paint(f"{eventlog}.{event.name}", style, color)
+            + (" " + context if context else "")
+        )
+        self.sink.write(STDOUT, (text + "\n").encode())

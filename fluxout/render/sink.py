@@ -1,0 +1,58 @@
+"""Batched binary writes to stdout and stderr.
+
+Job bytes are gathered in lists and written in large blocks.  When both
+streams end up in one file or terminal, a switch from one stream to the
+other first flushes the one written so far, so their order is kept; on a
+terminal or when following, the caller also flushes after every batch.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+FLUSH_BYTES = 1 << 18
+
+STDOUT = 0
+STDERR = 1
+
+
+class Sink:
+    def __init__(self, stdout: BinaryIO, stderr: BinaryIO, shared: bool) -> None:
+        self.files = (stdout, stderr)
+        self.shared = shared
+        self._bufs: tuple[list[bytes], list[bytes]] = ([], [])
+        self._sizes = [0, 0]
+        self._last = STDOUT
+
+    def write(self, fd: int, data: bytes) -> None:
+        if self.shared and fd != self._last:
+            self._flush_one(self._last)
+            self._last = fd
+        self._bufs[fd].append(data)
+        self._sizes[fd] += len(data)
+        if self._sizes[fd] >= FLUSH_BYTES:
+            self._flush_one(fd)
+
+    def write_many(self, fd: int, chunks: list[bytes], size: int) -> None:
+        if self.shared and fd != self._last:
+            self._flush_one(self._last)
+            self._last = fd
+        self._bufs[fd].extend(chunks)
+        self._sizes[fd] += size
+        if self._sizes[fd] >= FLUSH_BYTES:
+            self._flush_one(fd)
+
+    def _flush_one(self, fd: int) -> None:
+        buf = self._bufs[fd]
+        if buf:
+            data = b"".join(buf)
+            buf.clear()
+            self._sizes[fd] = 0
+            self.files[fd].write(data)
+        self.files[fd].flush()
+
+    def flush(self) -> None:
+        # The stream written last goes last, to keep the order where it shows.
+        other = STDERR if self._last == STDOUT else STDOUT
+        self._flush_one(other)
+        self._flush_one(self._last)

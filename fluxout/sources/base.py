@@ -1,0 +1,25 @@
+"""The interface every source of eventlog bytes offers to the core."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+# The three eventlogs of a job, by the names fluxout shows them under.
+EVENTLOGS = ("main", "exec", "output")
+
+
+class Source(Protocol):
+    """Raw eventlog bytes of one job, in arrival order.
+
+    ``chunks`` yields ``(eventlog, bytes)`` pairs, where eventlog is one of
+    EVENTLOGS and the bytes of each eventlog, joined, are its RFC 18 text.
+    With ``follow`` it goes on yielding as the eventlogs grow, until the job
+    is over or the consumer closes the generator.
+    """
+
+    name: str  # the job as shown in messages: a path, or a jobid in f58
+    eventlogs: frozenset[str]  # which eventlogs this source can give
+
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+        ...

@@ -1,0 +1,159 @@
+"""Saved eventlogs: a file, a directory in the fixture layout, or stdin."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from fluxout.errors import FluxoutError
+
+CHUNK = 1 << 20
+POLL_SECONDS = 0.1
+
+# File names in a saved job directory, per eventlog (first match wins).
+DIR_LAYOUT = {
+    "main": ("eventlog",),
+    "exec": ("exec.eventlog", "guest.exec.eventlog"),
+    "output": ("output.eventlog", "guest.output"),
+}
+
+_OUTPUT_EVENTS = (b'"header"', b'"data"', b'"redirect"', b'"log"')
+_EXEC_EVENTS = (b'"init"', b'"starting"', b'"shell.', b'"done"', b'"complete"')
+
+
+def classify(head: bytes) -> str:
+    """Which eventlog a single saved file holds, from its first event name."""
+    for line in head.split(b"\n"):
+        if not line.strip():
+            continue
+        start = line.find(b'"name"')
+        if start < 0:
+            return "output"
+        rest = line[start + 6 :].lstrip(b" :")
+        if rest.startswith(_OUTPUT_EVENTS):
+            return "output"
+        if rest.startswith(_EXEC_EVENTS):
+            return "exec"
+        return "main"
+    return "output"
+
+
+def _read_error(name: str, path: Path | str, exc: OSError) -> FluxoutError:
+    return FluxoutError(name, f"cannot read {path}: {exc.strerror or exc}")
+
+
+class PathSource:
+    """A saved eventlog file, or a directory holding a job's eventlogs."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.name = name
+        self.files: dict[str, Path] = {}
+        try:
+            if path.is_dir():
+                for eventlog, names in DIR_LAYOUT.items():
+                    for candidate in names:
+                        if (path / candidate).is_file():
+                            self.files[eventlog] = path / candidate
+                            break
+                if not self.files:
+                    raise FluxoutError(
+                        name, "directory holds no output.eventlog, eventlog or exec.eventlog"
+                    )
+            else:
+                with path.open("rb") as f:
+                    self.files[classify(f.read(4096))] = path
+        except FileNotFoundError:
+            raise FluxoutError(name, "no such file or directory") from None
+        except OSError as exc:
+            raise _read_error(name, path, exc) from None
+        self.eventlogs = frozenset(self.files)
+
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+        order = [e for e in ("main", "exec", "output") if e in wanted and e in self.files]
+        if not follow:
+            for eventlog in order:
+                yield from self._read_whole(eventlog)
+            return
+        yield from self._follow(order)
+
+    def _read_whole(self, eventlog: str) -> Iterator[tuple[str, bytes]]:
+        path = self.files[eventlog]
+        try:
+            with path.open("rb", buffering=0) as f:
+                while chunk := f.read(CHUNK):
+                    yield eventlog, chunk
+        except OSError as exc:
+            raise _read_error(self.name, path, exc) from None
+
+    def _follow(self, order: list[str]) -> Iterator[tuple[str, bytes]]:
+        """Read what is there, then poll for growth until the consumer stops."""
+        handles: dict[str, BinaryIO] = {}
+        try:
+            for eventlog in order:
+                handles[eventlog] = self.files[eventlog].open("rb", buffering=0)
+            while True:
+                grew = False
+                for eventlog in order:
+                    while chunk := handles[eventlog].read(CHUNK):
+                        grew = True
+                        yield eventlog, chunk
+                if not grew:
+                    time.sleep(POLL_SECONDS)
+        except OSError as exc:
+            raise _read_error(self.name, self.path, exc) from None
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+
+class StdinSource:
+    """An eventlog piped in on stdin (``-``); which one is told by its content."""
+
+    def __init__(self, stream: BinaryIO | None = None, name: str = "-") -> None:
+        self.stream = stream if stream is not None else sys.stdin.buffer
+        self.name = name
+        self._head = b""
+        self.eventlog = "output"
+        self.eventlogs = frozenset(("output",))
+
+    def _peek(self) -> None:
+        # Read up to the end of the first line to learn which eventlog this is.
+        while b"\n" not in self._head:
+            chunk = self._read()
+            if not chunk:
+                break
+            self._head += chunk
+        self.eventlog = classify(self._head)
+        self.eventlogs = frozenset((self.eventlog,))
+
+    def _read(self) -> bytes:
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return self.stream.read(CHUNK)
+        try:
+            return os.read(fd, CHUNK)
+        except OSError as exc:
+            raise FluxoutError(self.name, f"cannot read stdin: {exc.strerror}") from None
+
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+        if not self._head:
+            self._peek()
+        if self.eventlog not in wanted:
+            return
+        if self._head:
+            yield self.eventlog, self._head
+        while chunk := self._read():
+            yield self.eventlog, chunk
+
+
+def open_path(arg: str) -> PathSource | StdinSource:
+    """A path argument (or ``-``) as a source."""
+    if arg == "-":
+        return StdinSource()
+    return PathSource(Path(arg), arg)

@@ -1,0 +1,29 @@
+"""Turn a JOB argument into a source: a jobid, a path, or ``-`` for stdin."""
+
+from __future__ import annotations
+
+from fluxout.jobid import is_jobid, parse_jobid
+from fluxout.sources.base import Source
+
+# Spellings that force a path even when the rest would parse as a jobid.
+_PATH_PREFIXES = ("./", "../", "/", "~")
+
+
+def is_path_argument(arg: str) -> bool:
+    """True when ``arg`` names a file, directory or stdin rather than a job.
+
+    An argument that parses as a jobid is a jobid; ``./NAME`` forces a path.
+    """
+    if arg == "-" or arg.startswith(_PATH_PREFIXES):
+        return True
+    return not is_jobid(arg)
+
+
+def open_target(arg: str, uri: str | None = None) -> Source:
+    if is_path_argument(arg):
+        from fluxout.sources.file import open_path
+
+        return open_path(arg)
+    from fluxout.sources.flux import open_job
+
+    return open_job(parse_jobid(arg), arg, uri)

@@ -1,0 +1,107 @@
+"""A job's life as the main and exec eventlogs tell it, and its exit status.
+
+The exit status is the one ``flux job attach`` returns for the job, so that
+``fluxout follow`` can replace attach in scripts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from fluxout.eventlog import Event
+
+# Events of the main eventlog after which a job will never run.
+_TERMINAL = ("finish", "clean")
+# The job is running once the shells have been started.
+_STARTED = ("start",)
+
+
+def signal_name(signum: int) -> str:
+    """strsignal(3) text ("Killed", "Terminated") as flux prints it."""
+    try:
+        text = signal.strsignal(signum)
+    except ValueError:
+        text = None
+    return text or f"Unknown signal {signum}"
+
+
+def waitstatus_to_exitcode(status: int) -> tuple[int, str]:
+    """flux_job_waitstatus_to_exitcode(): the exit code and attach's message."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return sig + 128, f"job shell {signal_name(sig)}"
+    if os.WIFEXITED(status):
+        code = os.WEXITSTATUS(status)
+        if code > 128:
+            return code, f"task(s) {signal_name(code - 128)}"
+        if code > 0:
+            return code, f"task(s) exited with exit code {code}"
+        return 0, ""
+    return 1, f"unexpected wait(2) status {status}"
+
+
+@dataclass
+class JobInfo:
+    """What the main and exec eventlogs say about a job, fed event by event."""
+
+    submit_time: float | None = None
+    start_time: float | None = None
+    state_event: str | None = None
+    exceptions: list[Event] = field(default_factory=list)
+    finish_status: int | None = None
+    clean: bool = False
+    task_exits: list[dict[str, Any]] = field(default_factory=list)
+
+    def feed_main(self, event: Event) -> None:
+        if self.submit_time is None:
+            self.submit_time = event.timestamp
+        self.state_event = event.name
+        if event.name == "start":
+            self.start_time = event.timestamp
+        elif event.name == "exception":
+            self.exceptions.append(event)
+        elif event.name == "finish":
+            status = event.context.get("status")
+            if isinstance(status, int) and not isinstance(status, bool):
+                self.finish_status = status
+        elif event.name == "clean":
+            self.clean = True
+
+    def feed_exec(self, event: Event) -> None:
+        if event.name == "shell.task-exit":
+            self.task_exits.append(event.context)
+
+    @property
+    def started(self) -> bool:
+        return self.start_time is not None
+
+    @property
+    def fatal(self) -> bool:
+        return any(e.context.get("severity") == 0 for e in self.exceptions)
+
+    def exit_status(self) -> tuple[int, str]:
+        """attach's exit status and its "flux-job:" message ("" when none).
+
+        As attach: the code from the finish event's wait status; 1 when the
+        job never finished (canceled before it ran) or had a fatal exception
+        yet exited 0.
+        """
+        code, message = 1, ""
+        if self.finish_status is not None:
+            code, message = waitstatus_to_exitcode(self.finish_status)
+        if self.fatal and code == 0:
+            code = 1
+        return code, message
+
+
+def format_exception(event: Event, jobid: str, zero: float) -> str:
+    """An exception line exactly as attach prints it (without the newline)."""
+    ctx = event.context
+    return (
+        f"{event.timestamp - zero:.3f}s: job.exception {jobid} "
+        f"type={ctx.get('type', 'unknown')} severity={ctx.get('severity', -1)} "
+        f"{ctx.get('note', '')}"
+    )
