@@ -28,7 +28,7 @@ from fluxout.lines import LineAssembler
 from fluxout.render.output import TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.terminal import Terminal
-from fluxout.sources.base import Source
+from fluxout.sources.base import IDLE, Source
 from fluxout.status import JobInfo, format_exception
 
 ALL_STREAMS = frozenset(("stdout", "stderr"))
@@ -149,10 +149,12 @@ class _Output:
         chunks = self.source.chunks(self.req.follow, wanted)
         try:
             for eventlog, chunk in chunks:
+                if eventlog == IDLE:
+                    if self._over():
+                        break
+                    continue
                 self._lines(eventlog, splitters[eventlog].feed(chunk))
                 self.out.batch_done()
-                if self.req.follow and self._over():
-                    break
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
@@ -287,12 +289,49 @@ def _wanted_event(event: Event, eventlog: str, req: Request, select: _Selection)
     return bool(select(rank, ranks))
 
 
+class _EventsEnd:
+    """When following events: is the job over (clean, or all output ended)?"""
+
+    def __init__(self, has_main: bool) -> None:
+        self.has_main = has_main
+        self.clean = False
+        self.completion = _Completion()
+
+    def see(self, eventlog: str, event: Event) -> None:
+        if eventlog == "main":
+            self.clean = self.clean or event.name == "clean"
+            return
+        if eventlog != "output":
+            return
+        ctx = event.context
+        if event.name == "header":
+            count = ctx.get("count")
+            self.completion.header(
+                Header(event.timestamp, 1, {}, count if isinstance(count, dict) else {}, {})
+            )
+        elif event.name == "redirect" or (event.name == "data" and ctx.get("eof") is True):
+            _, ranks = _event_ranks(event)
+            if ranks is not None and ctx.get("stream") in ALL_STREAMS:
+                self.completion.end(str(ctx["stream"]), ranks)
+
+    @property
+    def over(self) -> bool:
+        return self.clean if self.has_main else self.completion.complete
+
+
 def _decoded(
     source: Source, req: Request, wanted: frozenset[str], warn: _Problems
 ) -> Iterator[tuple[str, Event]]:
     splitters = {name: LineSplitter() for name in wanted}
-    for eventlog, chunk in source.chunks(req.follow, wanted):
+    end = _EventsEnd("main" in wanted and "main" in source.eventlogs)
+    chunks = source.chunks(req.follow, wanted)
+    for eventlog, chunk in chunks:
+        if eventlog == IDLE:
+            if end.over:
+                break
+            continue
         for event in decode_events(splitters[eventlog].feed(chunk), warn, eventlog):
+            end.see(eventlog, event)
             yield eventlog, event
     for eventlog, splitter in splitters.items():
         for event in decode_events(splitter.end(), warn, eventlog):

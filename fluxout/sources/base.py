@@ -7,6 +7,7 @@ from typing import Protocol
 
 # The three eventlogs of a job, by the names fluxout shows them under.
 EVENTLOGS = ("main", "exec", "output")
+IDLE = "idle"
 
 
 class Source(Protocol):
@@ -15,7 +16,9 @@ class Source(Protocol):
     ``chunks`` yields ``(eventlog, bytes)`` pairs, where eventlog is one of
     EVENTLOGS and the bytes of each eventlog, joined, are its RFC 18 text.
     With ``follow`` it goes on yielding as the eventlogs grow, until the job
-    is over or the consumer closes the generator.
+    is over or the consumer closes the generator; whenever it has caught up
+    with everything there is so far it yields ``("idle", b"")``, the moment
+    for the consumer to decide whether the job is over.
     """
 
     name: str  # the job as shown in messages: a path, or a jobid in f58

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fluxout.errors import FluxoutError
+from fluxout.sources.base import IDLE
 
 CHUNK = 1 << 20
 POLL_SECONDS = 0.1
@@ -103,6 +104,9 @@ class PathSource:
                         grew = True
                         yield eventlog, chunk
                 if not grew:
+                    # Caught up with every file: the consumer may decide
+                    # the job is over, or wait for more.
+                    yield IDLE, b""
                     time.sleep(POLL_SECONDS)
         except OSError as exc:
             raise _read_error(self.name, self.path, exc) from None
