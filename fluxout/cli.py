@@ -51,12 +51,14 @@ EPILOG = (
 CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "FLUXOUT"}
 
 
-class TasksType(click.ParamType):
+class TasksType(click.ParamType["IdSet | None"]):
     """An RFC 22 idset of task ranks, or ``all``."""
 
     name = "IDSET"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
         if value is None or isinstance(value, IdSet):
             return value
         try:
@@ -65,10 +67,12 @@ class TasksType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class LogLevelType(click.ParamType):
+class LogLevelType(click.ParamType[int]):
     name = "LEVEL"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
         if isinstance(value, int):
             return value
         text = str(value).strip().lower()
@@ -83,19 +87,23 @@ class LogLevelType(click.ParamType):
         )
 
 
-class JobArgType(click.ParamType):
+class JobArgType(click.ParamType[str]):
     """A jobid, a path or ``-``; anything else is a usage error."""
 
     name = "JOB"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
         from fluxout.sources.target import is_path_argument
 
         text = str(value)
         if is_path_argument(text) and text != "-" and not os.path.lexists(text):
             if text.startswith(("./", "../", "/", "~")) or os.sep in text:
                 return text  # clearly meant as a path: the source says it is missing
-            self.fail(f"{text!r} is neither a Flux job id nor an existing file", param, ctx)
+            self.fail(
+                f"{text!r} is neither a Flux job id nor an existing file", param, ctx
+            )
         return text
 
 
@@ -133,7 +141,9 @@ def output_options(f: F) -> F:
 def common_options(f: F) -> F:
     """Options every command has."""
     options = [
-        click.argument("jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."),
+        click.argument(
+            "jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."
+        ),
         click.option(
             "--color",
             "--colour",
@@ -162,7 +172,10 @@ def common_options(f: F) -> F:
 def label_options(f: F) -> F:
     options = [
         click.option(
-            "-l", "--label", is_flag=True, help="Prefix each line with its task rank, 'R: '."
+            "-l",
+            "--label",
+            is_flag=True,
+            help="Prefix each line with its task rank, 'R: '.",
         ),
         click.option(
             "-u",
@@ -202,7 +215,9 @@ def cli() -> None:
 @common_options
 @output_options
 @label_options
-@click.option("--wait", is_flag=True, help="Wait for the job to finish; exit with its status.")
+@click.option(
+    "--wait", is_flag=True, help="Wait for the job to finish; exit with its status."
+)
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
     _run(
@@ -238,7 +253,9 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     show_default=True,
     help="Which eventlogs (repeatable).",
 )
-@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new events.")
+@click.option(
+    "-f", "--follow", "follow_", is_flag=True, help="Keep printing new events."
+)
 def events(
     jobs: tuple[str, ...],
     stream: str,
@@ -248,7 +265,11 @@ def events(
     **kw: Any,
 ) -> None:
     """Print eventlog events (output, main, exec), merged by time."""
-    chosen = frozenset(("main", "exec", "output")) if "all" in eventlogs else frozenset(eventlogs)
+    chosen = (
+        frozenset(("main", "exec", "output"))
+        if "all" in eventlogs
+        else frozenset(eventlogs)
+    )
     _run(
         Request(
             "events",
@@ -266,13 +287,22 @@ def events(
 @common_options
 @output_options
 @click.option("--json", "json_", is_flag=True, help="JSON Lines, one object per line.")
-@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new lines.")
+@click.option(
+    "-f", "--follow", "follow_", is_flag=True, help="Keep printing new lines."
+)
 def lines(
     jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any
 ) -> None:
     """One record per assembled line: time, rank, stream and text."""
     _run(
-        Request("lines", list(jobs), streams=_streams(stream), json=json_, follow=follow_, **kw),
+        Request(
+            "lines",
+            list(jobs),
+            streams=_streams(stream),
+            json=json_,
+            follow=follow_,
+            **kw,
+        ),
     )
 
 

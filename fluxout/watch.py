@@ -19,6 +19,7 @@ from fluxout.eventlog import (
     LineSplitter,
     Log,
     OutputDecoder,
+    OutputRecord,
     Problem,
     Redirect,
     decode_events,
@@ -49,7 +50,9 @@ class Request:
     uri: str | None = None
     json: bool = False
     follow: bool = False  # follow, cat --wait, events -f
-    eventlogs: frozenset[str] = field(default_factory=lambda: frozenset(("main", "exec", "output")))
+    eventlogs: frozenset[str] = field(
+        default_factory=lambda: frozenset(("main", "exec", "output"))
+    )
     debug: bool = False
 
 
@@ -95,7 +98,8 @@ class _Completion:
     def header(self, rec: Header) -> None:
         count = rec.count
         self.expected = {
-            s: count[s] if isinstance(count.get(s), int) else 0 for s in ("stdout", "stderr")
+            s: count[s] if isinstance(count.get(s), int) else 0
+            for s in ("stdout", "stderr")
         }
 
     def end(self, stream: str, ranks: IdSet) -> None:
@@ -213,7 +217,9 @@ class _Output:
                         out.raw(rec.stream, rec.data)
                     elif mode == "lines":
                         out.lines(
-                            self.assembler.feed(rec.timestamp, rec.stream, ranks, rec.data),
+                            self.assembler.feed(
+                                rec.timestamp, rec.stream, ranks, rec.data
+                            ),
                             self.zero,
                         )
                     else:
@@ -224,10 +230,10 @@ class _Output:
                         line = self.assembler.end(rec.stream, r)
                         if line is not None:
                             out.lines((line,), self.zero)
-            else:
+            elif type(rec) is not Data:
                 self._other(rec)
 
-    def _other(self, rec: Header | Redirect | Log) -> None:
+    def _other(self, rec: OutputRecord) -> None:
         if isinstance(rec, Header):
             self.completion.header(rec)
             if self.zero is None:
@@ -236,9 +242,8 @@ class _Output:
             self.completion.end(rec.stream, rec.ranks)
             if rec.stream in self.req.streams and self.select(rec.rank, rec.ranks):
                 self.out.redirect(rec)
-        elif isinstance(rec, Log):
-            if rec.level <= self.req.log_level:
-                self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
+        elif isinstance(rec, Log) and rec.level <= self.req.log_level:
+            self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
 
     def _status(self) -> int:
         status = 0
@@ -275,7 +280,9 @@ def _event_ranks(event: Event) -> tuple[str | None, IdSet | None]:
     return None, None
 
 
-def _wanted_event(event: Event, eventlog: str, req: Request, select: _Selection) -> bool:
+def _wanted_event(
+    event: Event, eventlog: str, req: Request, select: _Selection
+) -> bool:
     if eventlog != "output":
         return True
     stream = event.context.get("stream")
@@ -307,9 +314,13 @@ class _EventsEnd:
         if event.name == "header":
             count = ctx.get("count")
             self.completion.header(
-                Header(event.timestamp, 1, {}, count if isinstance(count, dict) else {}, {})
+                Header(
+                    event.timestamp, 1, {}, count if isinstance(count, dict) else {}, {}
+                )
             )
-        elif event.name == "redirect" or (event.name == "data" and ctx.get("eof") is True):
+        elif event.name == "redirect" or (
+            event.name == "data" and ctx.get("eof") is True
+        ):
             _, ranks = _event_ranks(event)
             if ranks is not None and ctx.get("stream") in ALL_STREAMS:
                 self.completion.end(str(ctx["stream"]), ranks)
@@ -359,7 +370,7 @@ def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
         if zero is None:
             zero = event.timestamp
         if _wanted_event(event, eventlog, req, select):
-            out.event(eventlog, event, zero)
+            out.entry(eventlog, event, zero)
     return ExitStatus.ERROR if problems.errors else ExitStatus.SUCCESS
 
 

@@ -39,7 +39,9 @@ def format_log(rec: Log, zero: float, verbose: bool = False) -> str:
     if rec.component:
         parts.append(f": {rec.component}")
     if verbose and rec.file:
-        parts.append(f": {rec.file}" + (f":{rec.line}" if rec.line and rec.line > 0 else ""))
+        parts.append(
+            f": {rec.file}" + (f":{rec.line}" if rec.line and rec.line > 0 else "")
+        )
     parts.append(f": {rec.message}")
     return "".join(parts)
 
@@ -83,7 +85,9 @@ class TextRenderer:
             text = f"{self.prefix}{rank}: "
             if self.color[fd]:
                 first = rank if isinstance(rank, int) else _first_rank(rank)
-                text = paint(text, rank_style(first, "stdout" if fd == 0 else "stderr"), True)
+                text = paint(
+                    text, rank_style(first, "stdout" if fd == 0 else "stderr"), True
+                )
             label = self._labels[key] = text.encode()
         return label
 

@@ -75,7 +75,11 @@ class LinesRenderer(TextRenderer):
                 + " "
                 + paint(f"{line.rank:>3}", rank_style(line.rank, line.stream), color)
                 + " "
-                + paint(f"{line.stream:<6}", "bold" if line.stream == "stderr" else "", color)
+                + paint(
+                    f"{line.stream:<6}",
+                    "bold" if line.stream == "stderr" else "",
+                    color,
+                )
                 + " "
             )
             write(STDOUT, head.encode() + line.text + b"\n")
@@ -97,7 +101,7 @@ class EventsRenderer(TextRenderer):
         self.job = job
         self.json = json
 
-    def event(self, eventlog: str, event: Event, zero: float) -> None:
+    def entry(self, eventlog: str, event: Event, zero: float) -> None:
         if self.json:
             record = {
                 "timestamp": event.timestamp,

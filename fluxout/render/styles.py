@@ -6,7 +6,7 @@ once per distinct decoration, never per line of job output.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 # Colours for task ranks: neighbours differ; red is kept for errors.
 RANK_PALETTE = (
@@ -35,7 +35,7 @@ STYLES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def ansi_codes(style: str) -> tuple[str, str]:
     """(start, end) ANSI sequences for a rich style string such as "bold cyan"."""
     from rich.color import ColorSystem

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -63,7 +63,8 @@ class PathSource:
                             break
                 if not self.files:
                     raise FluxoutError(
-                        name, "directory holds no output.eventlog, eventlog or exec.eventlog"
+                        name,
+                        "directory holds no output.eventlog, eventlog or exec.eventlog",
                     )
             else:
                 with path.open("rb") as f:
@@ -74,8 +75,12 @@ class PathSource:
             raise _read_error(name, path, exc) from None
         self.eventlogs = frozenset(self.files)
 
-    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
-        order = [e for e in ("main", "exec", "output") if e in wanted and e in self.files]
+    def chunks(
+        self, follow: bool, wanted: frozenset[str]
+    ) -> Iterator[tuple[str, bytes]]:
+        order = [
+            e for e in ("main", "exec", "output") if e in wanted and e in self.files
+        ]
         if not follow:
             for eventlog in order:
                 yield from self._read_whole(eventlog)
@@ -91,7 +96,7 @@ class PathSource:
         except OSError as exc:
             raise _read_error(self.name, path, exc) from None
 
-    def _follow(self, order: list[str]) -> Iterator[tuple[str, bytes]]:
+    def _follow(self, order: Sequence[str]) -> Iterator[tuple[str, bytes]]:
         """Read what is there, then poll for growth until the consumer stops."""
         handles: dict[str, BinaryIO] = {}
         try:
@@ -143,9 +148,13 @@ class StdinSource:
         try:
             return os.read(fd, CHUNK)
         except OSError as exc:
-            raise FluxoutError(self.name, f"cannot read stdin: {exc.strerror}") from None
+            raise FluxoutError(
+                self.name, f"cannot read stdin: {exc.strerror}"
+            ) from None
 
-    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+    def chunks(
+        self, follow: bool, wanted: frozenset[str]
+    ) -> Iterator[tuple[str, bytes]]:
         if not self._head:
             self._peek()
         if self.eventlog not in wanted:
