@@ -1,0 +1,56 @@
+"""Shared test helpers: the captured Flux fixtures, materialized on demand.
+
+tests/data/fixtures/ is a copy of real eventlogs captured from Flux 0.88.0
+(see its README.md). Files over 256 KiB are stored xz-compressed; ``case_dir``
+gives a directory where every file is back in its original form.
+"""
+
+from __future__ import annotations
+
+import lzma
+import shutil
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+FIXTURES = DATA / "fixtures"
+CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "case.json").is_file())
+
+_materialized: dict[str, Path] = {}
+
+
+def materialize(case: str, root: Path) -> Path:
+    """Copy a fixture case under root, decompressing its .xz files."""
+    if case in _materialized:
+        return _materialized[case]
+    src = FIXTURES / case
+    dest = root / case
+    for path in src.rglob("*"):
+        target = dest / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".xz":
+            with lzma.open(path) as f, open(target.with_suffix(""), "wb") as out:
+                shutil.copyfileobj(f, out)
+        else:
+            shutil.copyfile(path, target)
+    _materialized[case] = dest
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fixtures_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fixtures")
+
+
+@pytest.fixture
+def case_dir(fixtures_root: Path):  # type: ignore[no-untyped-def]
+    """A function: case name -> materialized directory."""
+
+    def get(case: str) -> Path:
+        return materialize(case, fixtures_root)
+
+    return get

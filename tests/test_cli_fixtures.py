@@ -1,0 +1,218 @@
+"""fluxout against every captured fixture, byte for byte.
+
+The oracles are files Flux itself produced: ``expected/`` (what each task
+wrote), ``attach.*`` and ``attach-label.*`` (what ``flux job attach`` and
+``flux job attach -l`` printed and returned for the same job).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import CASES
+
+# Lines attach adds of its own from the main eventlog (not job data): their
+# place among the job's stderr lines depends on timing, so they are compared
+# apart from it.
+ATTACH_OWN = re.compile(rb"^(\d+\.\d{3}s: job\.exception |flux-job: |fluxout: )")
+
+Run = Callable[..., tuple[bytes, bytes, int]]
+
+
+@pytest.fixture
+def run(script_runner) -> Run:  # type: ignore[no-untyped-def]
+    def go(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
+        result = script_runner.run(
+            ["fluxout", *map(str, args)],
+            universal_newlines=False,
+            print_result=False,
+            stdin=io.BytesIO(stdin if stdin is not None else b""),
+        )
+        assert b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
+        return result.stdout, result.stderr, result.returncode
+
+    return go
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """Lines ending in b"\n" only (bytes.splitlines also splits at \r)."""
+    parts = data.split(b"\n")
+    lines = [p + b"\n" for p in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
+
+
+def split_own(stderr: bytes) -> tuple[bytes, list[bytes]]:
+    """stderr without attach's (or fluxout's) own lines, and those lines."""
+    data, own = [], []
+    for line in _lines(stderr):
+        (own if ATTACH_OWN.match(line) else data).append(line)
+    return b"".join(data), own
+
+
+def expected_files(case: Path) -> dict[tuple[str, int], bytes]:
+    out = {}
+    for path in (case / "expected").glob("std*.*"):
+        stream, rank = path.name.split(".")
+        out[(stream, int(rank))] = path.read_bytes()
+    return out
+
+
+def data_events(case: Path) -> list[dict]:  # type: ignore[type-arg]
+    path = case / "output.eventlog"
+    if not path.exists():
+        return []
+    events = [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
+    return [
+        e["context"] for e in events if e["name"] == "data" and "data" in e["context"]
+    ]
+
+
+def one_line_per_event(case: Path) -> bool:
+    """True when every data event holds exactly one whole line."""
+    for ctx in data_events(case):
+        if ctx.get("encoding") == "base64":
+            return False
+        text = ctx["data"]
+        if not text.endswith("\n") or text.count("\n") != 1:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir(case)
+    out, err, rc = run("cat", d)
+    assert out == (d / "attach.stdout").read_bytes()
+    assert rc == 0
+    mine, _ = split_own(err)
+    theirs, _ = split_own((d / "attach.stderr").read_bytes())
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir(case)
+    out, err, _rc = run("cat", "-l", "-u", d)
+    assert out == (d / "attach-label.stdout").read_bytes()
+    mine, _ = split_own(err)
+    theirs, _ = split_own((d / "attach-label.stderr").read_bytes())
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_follow_exit_status_and_exceptions_are_attach(
+    case: str, case_dir, run: Run
+) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir(case)
+    out, err, rc = run("follow", d)
+    assert rc == int((d / "attach.rc").read_bytes())
+    assert out == (d / "attach.stdout").read_bytes()
+    jobid = json.loads((d / "case.json").read_text())["jobid"].encode()
+    _, mine = split_own(err)
+    _, theirs = split_own((d / "attach.stderr").read_bytes())
+    # Same exception lines (attach names the job by id, fluxout by its argument),
+    # and attach's exit message as fluxout's one error line.
+    norm = [line.replace(jobid, b"JOB").replace(b"flux-job: ", b"") for line in theirs]
+    ours = [
+        line.replace(str(d).encode(), b"JOB").replace(b"fluxout: JOB: ", b"")
+        for line in mine
+    ]
+    assert ours == norm
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_task_stream_is_expected(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir(case)
+    expected = expected_files(d)
+    if not expected:
+        pytest.skip("the job never started: no expected/ output")
+    if case.startswith("redirect") or case == "label-io-file":
+        pytest.skip("output went to files, not the KVS")
+    for (stream, rank), want in expected.items():
+        out, err, rc = run("cat", "-t", str(rank), "--stream", stream, d)
+        got = out if stream == "stdout" else split_own(err)[0]
+        if stream == "stderr":
+            # Shell log lines are not task output.
+            got = b"".join(
+                line
+                for line in _lines(got)
+                if not re.match(rb"^\d+\.\d{3}s: flux-shell", line)
+            )
+        assert got == want, (stream, rank)
+        assert rc == 0
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_label_lines_reassemble_each_task(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+    """cat -l: every line is one task's whole line; per task, the bytes are exact."""
+    d = case_dir(case)
+    expected = expected_files(d)
+    if not expected or case.startswith("redirect") or case == "label-io-file":
+        pytest.skip("no task output in the KVS")
+    out, _err, rc = run("cat", "-l", "--stream", "stdout", d)
+    assert rc == 0
+    per_rank: dict[int, list[bytes]] = {}
+    assert out.endswith(b"\n") or not out
+    for line in _lines(out):
+        label, sep, text = line.partition(b": ")
+        assert sep and label.isdigit(), line[:80]
+        per_rank.setdefault(int(label), []).append(text)
+    for (stream, rank), want in expected.items():
+        if stream != "stdout":
+            continue
+        got = b"".join(per_rank.get(rank, []))
+        # Decorated output ends every line, the last partial one included.
+        if want and not want.endswith(b"\n"):
+            want += b"\n"
+        assert got == want, rank
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_label_is_attach_label_when_events_are_lines(
+    case: str, case_dir, run: Run
+) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir(case)
+    if not one_line_per_event(d):
+        pytest.skip("partial or multi-line events: attach -l labels mid-line")
+    out, _, _ = run("cat", "-l", d)
+    assert out == (d / "attach-label.stdout").read_bytes()
+
+
+def test_label_differs_from_attach_where_attach_splits_lines(
+    case_dir, run: Run
+) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir("unbuffered-partial")
+    out, _, _ = run("cat", "-l", d)
+    assert out != (d / "attach-label.stdout").read_bytes()
+    assert out.splitlines()[0] in (
+        b"1: rank 1: partial line in pieces",
+        b"0: rank 0: partial line in pieces",
+    )
+
+
+@pytest.mark.parametrize("name", ["output.eventlog", "-"])
+def test_bare_output_eventlog_and_stdin(name: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir("hello")
+    log = d / "output.eventlog"
+    if name == "-":
+        out, err, rc = run("cat", "-", stdin=log.read_bytes())
+    else:
+        out, err, rc = run("cat", log)
+    assert (out, rc) == ((d / "attach.stdout").read_bytes(), 0)
+    assert err == (d / "attach.stderr").read_bytes()
+
+
+def test_multirank_redirect_shown_for_selected_tasks(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+    d = case_dir("redirect-many-ranks")
+    _, err, rc = run("cat", "-t", "3", d)
+    assert rc == 0
+    assert err.count(b"redirected to") == 2
+    _, err, rc = run("cat", "-t", "100", d)
+    assert err == b""
