@@ -8,7 +8,9 @@ gives a directory where every file is back in its original form.
 from __future__ import annotations
 
 import lzma
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,10 @@ def case_dir(fixtures_root: Path):  # type: ignore[no-untyped-def]
         return materialize(case, fixtures_root)
 
     return get
+
+
+# The console script lives beside the interpreter in a virtualenv: make it
+# findable even when pytest is run as .venv/bin/pytest without activation.
+os.environ["PATH"] = os.pathsep.join(
+    [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+)

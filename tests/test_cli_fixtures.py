@@ -99,8 +99,9 @@ def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:  # type: i
 @pytest.mark.parametrize("case", CASES)
 def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
     d = case_dir(case)
-    out, err, _rc = run("cat", "-l", "-u", d)
+    out, err, rc = run("cat", "-l", "-u", d)
     assert out == (d / "attach-label.stdout").read_bytes()
+    assert rc == 0
     mine, _ = split_own(err)
     theirs, _ = split_own((d / "attach-label.stderr").read_bytes())
     assert mine == theirs

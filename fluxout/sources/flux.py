@@ -9,13 +9,13 @@ from fluxout.jobid import format_jobid
 from fluxout.sources.base import Source
 
 
-def import_flux() -> Any:
+def import_flux(job: str) -> Any:
     """Import the Flux bindings, or say in one line what is missing."""
     try:
         import flux
     except Exception as exc:  # ImportError, or OSError from a missing libflux-core
         raise NoFluxError(
-            "flux",
+            job,
             f"the Flux Python bindings cannot be loaded ({exc}); reading a job by id "
             "needs a Flux instance and libflux-core. To read a saved eventlog, "
             "give its path (e.g. ./output.eventlog)",
@@ -24,7 +24,7 @@ def import_flux() -> Any:
 
 
 def open_job(jobid: int, spelled: str, uri: str | None) -> Source:
-    import_flux()
+    import_flux(spelled)
     raise NoFluxError(
         format_jobid(jobid),
         "reading a job from a live Flux instance is not implemented yet; "
