@@ -13,7 +13,8 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +22,9 @@ from fluxout import __version__
 from fluxout.errors import ExitStatus, FluxoutError
 from fluxout.idset import IdSet, IdsetError, parse_task_filter
 from fluxout.watch import ALL_STREAMS, Request
+
+if TYPE_CHECKING:
+    pass
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,9 +60,7 @@ class TasksType(click.ParamType["IdSet | None"]):
 
     name = "IDSET"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value is None or isinstance(value, IdSet):
             return value
         try:
@@ -70,9 +72,7 @@ class TasksType(click.ParamType["IdSet | None"]):
 class LogLevelType(click.ParamType[int]):
     name = "LEVEL"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, int):
             return value
         text = str(value).strip().lower()
@@ -92,18 +92,14 @@ class JobArgType(click.ParamType[str]):
 
     name = "JOB"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from fluxout.sources.target import is_path_argument
 
         text = str(value)
         if is_path_argument(text) and text != "-" and not os.path.lexists(text):
             if text.startswith(("./", "../", "/", "~")) or os.sep in text:
                 return text  # clearly meant as a path: the source says it is missing
-            self.fail(
-                f"{text!r} is neither a Flux job id nor an existing file", param, ctx
-            )
+            self.fail(f"{text!r} is neither a Flux job id nor an existing file", param, ctx)
         return text
 
 
@@ -138,12 +134,130 @@ def output_options(f: F) -> F:
     return f
 
 
+class TimeBoundType(click.ParamType["TimeBound"]):
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.filters import FilterError, TimeBound, parse_time_bound
+
+        if isinstance(value, TimeBound):
+            return value
+        try:
+            return parse_time_bound(str(value))
+        except FilterError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class RegexType(click.ParamType["re.Pattern[bytes]"]):
+    name = "REGEX"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.filters import FilterError, compile_regex
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return compile_regex(value)
+        except FilterError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def line_options(f: F) -> F:
+    """Per-line filters and decorations (they make fluxout assemble lines)."""
+    options = [
+        click.option(
+            "--timestamps",
+            type=click.Choice(["abs", "rel", "delta"]),
+            is_flag=False,
+            flag_value="abs",
+            default=None,
+            help="Prefix each line with its time: abs (local date and time), "
+            "rel (seconds since the job started) or delta (since the line "
+            "before). Bare --timestamps: abs.",
+        ),
+        click.option(
+            "--head",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="N",
+            help="Only the first N lines of each task (per stream).",
+        ),
+        click.option(
+            "--tail",
+            type=click.IntRange(min=0),
+            default=None,
+            metavar="N",
+            help="Only the last N lines of each task (per stream); when "
+            "following, then the new lines as they come.",
+        ),
+        click.option(
+            "--since",
+            type=TimeBoundType(),
+            default=None,
+            help="Only lines written from TIME on: a duration after job start "
+            "(30s, 2m, 1h30m) or an absolute time (2026-11-25T10:00:00, "
+            "10:00:00, @EPOCH).",
+        ),
+        click.option(
+            "--until",
+            type=TimeBoundType(),
+            default=None,
+            help="Only lines written up to TIME (same forms as --since).",
+        ),
+        click.option(
+            "--grep",
+            "--include",
+            "include",
+            type=RegexType(),
+            multiple=True,
+            help="Only lines matching REGEX (repeatable: any of them).",
+        ),
+        click.option(
+            "--exclude",
+            type=RegexType(),
+            multiple=True,
+            help="Drop lines matching REGEX (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def show_options(f: F) -> F:
+    """Options of the commands that show job output as a terminal would."""
+    options = [
+        click.option(
+            "--highlight",
+            type=RegexType(),
+            multiple=True,
+            help="Colour matches of REGEX on a terminal (the bytes are "
+            "never changed in a pipe; repeatable).",
+        ),
+        click.option(
+            "--coalesce",
+            is_flag=True,
+            help="Show identical output of several tasks once, under the "
+            "rank set that wrote it (as dshbak -c).",
+        ),
+        click.option(
+            "--split",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            metavar="DIR",
+            help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
+            ".err instead (as srun --output=%t).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 def common_options(f: F) -> F:
     """Options every command has."""
     options = [
-        click.argument(
-            "jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."
-        ),
+        click.argument("jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."),
         click.option(
             "--color",
             "--colour",
@@ -190,6 +304,18 @@ def label_options(f: F) -> F:
     return f
 
 
+def _check_template(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from fluxout.render.records import TemplateError, compile_template
+
+    try:
+        compile_template(value)
+    except TemplateError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--format'") from None
+    return value
+
+
 def _streams(value: str) -> frozenset[str]:
     return ALL_STREAMS if value == "all" else frozenset((value,))
 
@@ -215,9 +341,9 @@ def cli() -> None:
 @common_options
 @output_options
 @label_options
-@click.option(
-    "--wait", is_flag=True, help="Wait for the job to finish; exit with its status."
-)
+@line_options
+@show_options
+@click.option("--wait", is_flag=True, help="Wait for the job to finish; exit with its status.")
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
     _run(
@@ -229,6 +355,8 @@ def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
 @common_options
 @output_options
 @label_options
+@line_options
+@show_options
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
@@ -253,9 +381,7 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     show_default=True,
     help="Which eventlogs (repeatable).",
 )
-@click.option(
-    "-f", "--follow", "follow_", is_flag=True, help="Keep printing new events."
-)
+@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new events.")
 def events(
     jobs: tuple[str, ...],
     stream: str,
@@ -265,11 +391,7 @@ def events(
     **kw: Any,
 ) -> None:
     """Print eventlog events (output, main, exec), merged by time."""
-    chosen = (
-        frozenset(("main", "exec", "output"))
-        if "all" in eventlogs
-        else frozenset(eventlogs)
-    )
+    chosen = frozenset(("main", "exec", "output")) if "all" in eventlogs else frozenset(eventlogs)
     _run(
         Request(
             "events",
@@ -286,13 +408,20 @@ def events(
 @cli.command(epilog=EPILOG)
 @common_options
 @output_options
+@line_options
 @click.option("--json", "json_", is_flag=True, help="JSON Lines, one object per line.")
 @click.option(
-    "-f", "--follow", "follow_", is_flag=True, help="Keep printing new lines."
+    "--format",
+    "template",
+    default=None,
+    metavar="TEMPLATE",
+    callback=lambda ctx, param, value: _check_template(value),
+    help="Write each line through TEMPLATE, with fields {job} {rank} {stream} "
+    "{time} (seconds since start) {timestamp} {line} {eol}; \\n and \\t "
+    "are newline and tab.",
 )
-def lines(
-    jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any
-) -> None:
+@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new lines.")
+def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any) -> None:
     """One record per assembled line: time, rank, stream and text."""
     _run(
         Request(

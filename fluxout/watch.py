@@ -1,38 +1,41 @@
-"""The core: source -> records -> renderer, for each job of a request.
+"""The core: source -> records -> renderer, for one or many jobs.
 
 Nothing here knows Click, rich or flux: the CLI builds a ``Request``, the
-sources give eventlog bytes, the renderers write.  The functions return the
-exit status for their job; errors about a job are raised as FluxoutError.
+sources give eventlog bytes, the renderers write. ``run`` returns the exit
+status; an error about one job is reported and the other jobs still shown.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+import os
+import queue
+import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fluxout.errors import ExitStatus, FluxoutError
-from fluxout.eventlog import (
-    Data,
-    Event,
-    Header,
-    LineSplitter,
-    Log,
-    OutputDecoder,
-    OutputRecord,
-    Problem,
-    Redirect,
-    decode_events,
-)
+from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
+from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
-from fluxout.lines import LineAssembler
-from fluxout.render.output import TextRenderer
+from fluxout.job import (
+    ALL_STREAMS,
+    Completion,
+    JobOutput,
+    OutputOptions,
+    Problems,
+    Renderer,
+    Selection,
+)
+from fluxout.render.output import LineFormat, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
+from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
 from fluxout.sources.base import IDLE, Source
-from fluxout.status import JobInfo, format_exception
 
-ALL_STREAMS = frozenset(("stdout", "stderr"))
+__all__ = ["ALL_STREAMS", "Request", "run"]
 
 
 @dataclass
@@ -49,240 +52,239 @@ class Request:
     color: str = "auto"
     uri: str | None = None
     json: bool = False
-    follow: bool = False  # follow, cat --wait, events -f
-    eventlogs: frozenset[str] = field(
-        default_factory=lambda: frozenset(("main", "exec", "output"))
-    )
+    follow: bool = False  # follow, cat --wait, events -f, lines -f
+    eventlogs: frozenset[str] = field(default_factory=lambda: frozenset(("main", "exec", "output")))
     debug: bool = False
+    timestamps: str | None = None  # abs, rel, delta
+    head: int | None = None
+    tail: int | None = None
+    since: TimeBound | None = None
+    until: TimeBound | None = None
+    include: list[re.Pattern[bytes]] = field(default_factory=list)
+    exclude: list[re.Pattern[bytes]] = field(default_factory=list)
+    highlight: list[re.Pattern[bytes]] = field(default_factory=list)
+    split: Path | None = None
+    coalesce: bool = False
+    template: str | None = None  # lines --format
+
+    def filters(self) -> LineFilter:
+        return LineFilter(
+            include=list(self.include),
+            exclude=list(self.exclude),
+            since=self.since,
+            until=self.until,
+            head=self.head,
+            tail=self.tail,
+        )
+
+    def mode(self, several: bool) -> str:
+        """How job data is written: as is, per event (attach -l -u), per line, to files."""
+        if self.command == "lines":
+            return "lines"
+        if self.split is not None:
+            return "split"
+        if self.unbuffered:
+            return "event" if self.label else "raw"
+        line_level = (
+            self.label
+            or self.timestamps
+            or several
+            or self.coalesce
+            or self.highlight
+            or self.filters().active
+        )
+        return "lines" if line_level else "raw"
 
 
-class _Selection:
-    """Which ranks of an event the request wants; cached per rank string."""
+def job_short_name(arg: str) -> str:
+    """How a job is named in a prefix: its id as given, or a path's last part."""
+    from fluxout.sources.target import is_path_argument
 
-    def __init__(self, tasks: IdSet | None) -> None:
-        self.tasks = tasks
-        self._cache: dict[str, IdSet] = {}
-
-    def __call__(self, rank: str, ranks: IdSet) -> IdSet:
-        if self.tasks is None:
-            return ranks
-        sel = self._cache.get(rank)
-        if sel is None:
-            sel = self._cache[rank] = ranks.intersect(self.tasks)
-        return sel
+    if arg == "-" or not is_path_argument(arg):
+        return arg
+    return Path(arg.rstrip("/")).name or arg
 
 
-class _Problems:
-    """Counts bad input and reports each problem once, as it is found."""
+def _renderer(
+    req: Request, term: Terminal, sink: Sink, job: str, index: int, several: bool
+) -> TextRenderer:
+    from fluxout.render.styles import JOB_PALETTE
 
-    def __init__(self, job: str, report: Callable[[str], None]) -> None:
-        self.job = job
-        self.report = report
-        self.errors = 0
+    color_out, color_err = term.color(req.color)
+    flush = req.follow or term.stdout_tty
+    fmt = LineFormat(
+        label=req.label,
+        timestamps=req.timestamps,
+        prefix=f"{job_short_name(job)}: " if several else "",
+        pad=term.stdout_tty and color_out,
+        highlight=list(req.highlight),
+    )
+    style = JOB_PALETTE[index % len(JOB_PALETTE)]
+    if req.command == "events":
+        return EventsRenderer(term, color_out, color_err, flush, job, req.json, sink)
+    if req.command == "lines":
+        return LinesRenderer(term, color_out, color_err, flush, job, req.json, sink, req.template)
+    if req.split is not None:
+        from fluxout.render.split import SplitRenderer
 
-    def __call__(self, problem: Problem) -> None:
-        if problem.severity == "error":
-            self.errors += 1
-            self.report(f"{self.job}: {problem}")
-        else:
-            self.report(f"{self.job}: warning: {problem}")
+        directory = req.split / job_short_name(job)
+        return SplitRenderer(term, color_out, color_err, flush, directory, sink)
+    if req.coalesce:
+        from fluxout.render.coalesce import CoalesceRenderer
 
-
-class _Completion:
-    """Tracks when every stream of every task has ended (eof or redirect)."""
-
-    def __init__(self) -> None:
-        self.expected: dict[str, int] | None = None
-        self.ended: dict[str, set[int]] = {"stdout": set(), "stderr": set()}
-
-    def header(self, rec: Header) -> None:
-        count = rec.count
-        self.expected = {
-            s: count[s] if isinstance(count.get(s), int) else 0
-            for s in ("stdout", "stderr")
-        }
-
-    def end(self, stream: str, ranks: IdSet) -> None:
-        if len(ranks) == 1:
-            self.ended[stream].add(ranks.first)
-        else:
-            self.ended[stream].update(ranks)
-
-    @property
-    def complete(self) -> bool:
-        if self.expected is None:
-            return False
-        return all(len(self.ended[s]) >= n for s, n in self.expected.items())
+        return CoalesceRenderer(
+            term, color_out, color_err, flush, fmt, sink, style, live=req.follow
+        )
+    return TextRenderer(term, color_out, color_err, flush, fmt, sink, style)
 
 
-class _Output:
-    """One job's output through one TextRenderer: the cat/follow pipeline."""
+class _Job:
+    """One JOB argument: its source, pipeline and renderer."""
 
-    def __init__(
-        self,
-        source: Source,
-        req: Request,
-        out: TextRenderer | LinesRenderer,
-        mode: str | None = None,
-    ) -> None:
-        self.source = source
-        self.req = req
+    def __init__(self, req: Request, arg: str, out: TextRenderer, mode: str) -> None:
+        from fluxout.sources.target import open_target
+
+        self.arg = arg
         self.out = out
-        self.problems = _Problems(source.name, out.warning)
-        self.info = JobInfo()
-        self.decoder = OutputDecoder(self.problems)
-        self.assembler = LineAssembler()
-        self.completion = _Completion()
-        self.select = _Selection(req.tasks)
-        self.zero: float | None = None
-        self.has_main = "main" in source.eventlogs
-        # How job data is written: as is, one label per event (attach -l -u),
-        # or as labelled lines assembled per (stream, rank).
-        if mode is not None:
-            self.mode = mode
-        elif not req.label:
-            self.mode = "raw"
-        elif req.unbuffered:
-            self.mode = "event"
-        else:
-            self.mode = "lines"
+        self.source: Source = open_target(arg, req.uri)
+        opts = OutputOptions(
+            tasks=req.tasks,
+            streams=req.streams,
+            mode=mode,
+            log_level=req.log_level,
+            follow=req.follow,
+            summary=req.follow and req.command != "lines",
+            filters=req.filters(),
+        )
+        self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
 
-    def run(self) -> int:
-        splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
-        wanted = frozenset(("main", "exec", "output"))
-        chunks = self.source.chunks(self.req.follow, wanted)
+
+def _read_one(job: _Job, follow: bool) -> int:
+    chunks = job.source.chunks(follow, frozenset(("main", "exec", "output")))
+    try:
+        for eventlog, chunk in chunks:
+            if eventlog == IDLE:
+                if job.pipeline.idle():
+                    break
+                continue
+            job.pipeline.feed(eventlog, chunk)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return job.pipeline.finish()
+
+
+_DONE = "done"
+
+
+def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> None:
+    """A reader thread: put one job's chunks on the shared queue."""
+    try:
+        for eventlog, chunk in job.source.chunks(True, frozenset(("main", "exec", "output"))):
+            q.put((index, eventlog, chunk))
+            if eventlog == IDLE:
+                # Wait for the main thread's verdict on the job being over.
+                q.join()
+                if getattr(job, "over", False):
+                    break
+    except BaseException as exc:  # handed to the main thread, which reports it
+        q.put((index, _DONE, exc))
+        return
+    q.put((index, _DONE, None))
+
+
+def _follow_many(jobs: list[_Job]) -> list[int]:
+    """follow several jobs at once: a reader thread each, one writer (this one)."""
+    q: queue.Queue[tuple[int, str, object]] = queue.Queue()
+    statuses: list[int | None] = [None] * len(jobs)
+    for i, job in enumerate(jobs):
+        threading.Thread(target=_pump, args=(i, job, q), daemon=True).start()
+    while any(s is None for s in statuses):
+        i, eventlog, payload = q.get()
+        job = jobs[i]
         try:
-            for eventlog, chunk in chunks:
-                if eventlog == IDLE:
-                    if self._over():
-                        break
-                    continue
-                self._lines(eventlog, splitters[eventlog].feed(chunk))
-                self.out.batch_done()
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        for eventlog, splitter in splitters.items():
-            self._lines(eventlog, splitter.end())
-        if self.mode == "lines":
-            self.out.lines(self.assembler.end_all(), self.zero)
-        return self._status()
-
-    def _over(self) -> bool:
-        if self.has_main:
-            return self.info.clean or (
-                self.info.finish_status is not None and self.completion.complete
-            )
-        return self.completion.complete
-
-    def _lines(self, eventlog: str, lines: list[tuple[int, bytes]]) -> None:
-        if not lines:
-            return
-        if eventlog == "output":
-            self._output(lines)
-            return
-        for event in decode_events(lines, self.problems, eventlog):
-            if eventlog == "main":
-                self._main(event)
+            if eventlog == _DONE:
+                if isinstance(payload, BaseException):
+                    if isinstance(payload, FluxoutError):
+                        job.out.error(str(payload))
+                        job.pipeline.finish()
+                        statuses[i] = ExitStatus.ERROR
+                        continue
+                    raise payload
+                statuses[i] = job.pipeline.finish()
+            elif eventlog == IDLE:
+                job.over = job.pipeline.idle()  # type: ignore[attr-defined]
             else:
-                self.info.feed_exec(event)
-
-    def _main(self, event: Event) -> None:
-        self.info.feed_main(event)
-        if self.zero is None:
-            self.zero = event.timestamp
-        if event.name == "exception" and event.context.get("severity") == 0:
-            self.out.exception(format_exception(event, self.source.name, self.zero))
-
-    def _output(self, lines: list[tuple[int, bytes]]) -> None:
-        out = self.out
-        streams = self.req.streams
-        all_streams = len(streams) == 2
-        select = self.select
-        mode = self.mode
-        for rec in self.decoder.decode(lines):
-            if type(rec) is Data:
-                if not all_streams and rec.stream not in streams:
-                    if rec.eof:
-                        self.completion.end(rec.stream, rec.ranks)
-                    continue
-                ranks = select(rec.rank, rec.ranks)
-                if rec.eof:
-                    self.completion.end(rec.stream, rec.ranks)
-                if not ranks:
-                    continue
-                if rec.data:
-                    if mode == "raw":
-                        out.raw(rec.stream, rec.data)
-                    elif mode == "lines":
-                        out.lines(
-                            self.assembler.feed(
-                                rec.timestamp, rec.stream, ranks, rec.data
-                            ),
-                            self.zero,
-                        )
-                    else:
-                        rank = rec.rank if ranks is rec.ranks else ranks.format()
-                        out.event(rec.stream, rank, rec.data)
-                if rec.eof and mode == "lines":
-                    for r in ranks:
-                        line = self.assembler.end(rec.stream, r)
-                        if line is not None:
-                            out.lines((line,), self.zero)
-            elif type(rec) is not Data:
-                self._other(rec)
-
-    def _other(self, rec: OutputRecord) -> None:
-        if isinstance(rec, Header):
-            self.completion.header(rec)
-            if self.zero is None:
-                self.zero = rec.timestamp
-        elif isinstance(rec, Redirect):
-            self.completion.end(rec.stream, rec.ranks)
-            if rec.stream in self.req.streams and self.select(rec.rank, rec.ranks):
-                self.out.redirect(rec)
-        elif isinstance(rec, Log) and rec.level <= self.req.log_level:
-            self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
-
-    def _status(self) -> int:
-        status = 0
-        if self.req.follow and self.has_main:
-            status, message = self.info.exit_status()
-            if message:
-                self.out.error(f"{self.source.name}: {message}")
-        if self.problems.errors and status == 0:
-            status = ExitStatus.ERROR
-        return status
+                assert isinstance(payload, bytes)
+                job.pipeline.feed(eventlog, payload)
+        finally:
+            q.task_done()
+    return [s if s is not None else ExitStatus.ERROR for s in statuses]
 
 
-def show_output(source: Source, req: Request, out: TextRenderer) -> int:
-    """cat and follow: the job's output; returns the job's exit status."""
-    return _Output(source, req, out).run()
+def run(req: Request, terminal: Terminal | None = None) -> int:
+    """Show every job of the request; the worst exit status wins."""
+    term = terminal if terminal is not None else Terminal.from_process()
+    sink = Sink(term.stdout, term.stderr, term.shared)
+    several = len(req.jobs) > 1
+    renderers = [_renderer(req, term, sink, arg, i, several) for i, arg in enumerate(req.jobs)]
+    try:
+        if req.command == "events":
+            return _run_events(req, renderers)
+        return _run_output(req, renderers, several)
+    finally:
+        for out in renderers:
+            out.close()
+
+
+def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> int:
+    mode = req.mode(several)
+    worst = 0
+    jobs: list[_Job] = []
+    for arg, out in zip(req.jobs, renderers, strict=True):
+        try:
+            job = _Job(req, arg, out, mode)
+        except FluxoutError as exc:
+            if req.debug:
+                raise
+            out.error(str(exc))
+            worst = max(worst, ExitStatus.ERROR)
+            continue
+        if req.follow and several:
+            jobs.append(job)
+            continue
+        try:
+            worst = max(worst, _read_one(job, req.follow))
+        except FluxoutError as exc:
+            if req.debug:
+                raise
+            job.pipeline.finish()
+            out.error(str(exc))
+            worst = max(worst, ExitStatus.ERROR)
+    if jobs:
+        worst = max([worst, *_follow_many(jobs)])
+    return worst
 
 
 # -- events -----------------------------------------------------------------
 
 
-def _event_ranks(event: Event) -> tuple[str | None, IdSet | None]:
-    from fluxout.eventlog import event_ranks
-
+def _event_ranks(event: Event) -> IdSet | None:
     rank = event.context.get("rank")
     if isinstance(rank, bool):
-        return None, None
+        return None
     if isinstance(rank, int) and rank >= 0:
-        return str(rank), IdSet(((rank, rank),))
+        return IdSet(((rank, rank),))
     if isinstance(rank, str):
         try:
-            return rank, event_ranks(rank)
+            return event_ranks(rank)
         except ValueError:
-            return None, None
-    return None, None
+            return None
+    return None
 
 
-def _wanted_event(
-    event: Event, eventlog: str, req: Request, select: _Selection
-) -> bool:
+def _wanted_event(event: Event, eventlog: str, req: Request, select: Selection) -> bool:
     if eventlog != "output":
         return True
     stream = event.context.get("stream")
@@ -290,10 +292,10 @@ def _wanted_event(
         return False
     if req.tasks is None:
         return True
-    rank, ranks = _event_ranks(event)
-    if rank is None or ranks is None:
+    ranks = _event_ranks(event)
+    if ranks is None:
         return True
-    return bool(select(rank, ranks))
+    return bool(select(ranks.format(), ranks))
 
 
 class _EventsEnd:
@@ -302,7 +304,7 @@ class _EventsEnd:
     def __init__(self, has_main: bool) -> None:
         self.has_main = has_main
         self.clean = False
-        self.completion = _Completion()
+        self.completion = Completion()
 
     def see(self, eventlog: str, event: Event) -> None:
         if eventlog == "main":
@@ -313,17 +315,12 @@ class _EventsEnd:
         ctx = event.context
         if event.name == "header":
             count = ctx.get("count")
-            self.completion.header(
-                Header(
-                    event.timestamp, 1, {}, count if isinstance(count, dict) else {}, {}
-                )
-            )
-        elif event.name == "redirect" or (
-            event.name == "data" and ctx.get("eof") is True
-        ):
-            _, ranks = _event_ranks(event)
-            if ranks is not None and ctx.get("stream") in ALL_STREAMS:
-                self.completion.end(str(ctx["stream"]), ranks)
+            self.completion.header(count if isinstance(count, dict) else {})
+        elif event.name == "redirect" or (event.name == "data" and ctx.get("eof") is True):
+            ranks = _event_ranks(event)
+            stream = ctx.get("stream")
+            if ranks is not None and isinstance(stream, str) and stream in ALL_STREAMS:
+                self.completion.end(stream, ranks)
 
     @property
     def over(self) -> bool:
@@ -331,7 +328,7 @@ class _EventsEnd:
 
 
 def _decoded(
-    source: Source, req: Request, wanted: frozenset[str], warn: _Problems
+    source: Source, req: Request, wanted: frozenset[str], warn: Problems
 ) -> Iterator[tuple[str, Event]]:
     splitters = {name: LineSplitter() for name in wanted}
     end = _EventsEnd("main" in wanted and "main" in source.eventlogs)
@@ -351,8 +348,8 @@ def _decoded(
 
 def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
     """events: every eventlog entry, merged by time unless following."""
-    problems = _Problems(source.name, out.warning)
-    select = _Selection(req.tasks)
+    problems = Problems(source.name, out.warning)
+    select = Selection(req.tasks)
     wanted = req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
     if req.follow or len(wanted) < 2:
         stream: Iterator[tuple[str, Event]] = _decoded(source, req, wanted, problems)
@@ -371,54 +368,26 @@ def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
             zero = event.timestamp
         if _wanted_event(event, eventlog, req, select):
             out.entry(eventlog, event, zero)
+            out.batch_done()
     return ExitStatus.ERROR if problems.errors else ExitStatus.SUCCESS
 
 
-# -- lines ------------------------------------------------------------------
-
-
-def show_lines(source: Source, req: Request, out: LinesRenderer) -> int:
-    """lines: one record per assembled line, with rank, stream and time."""
-    return _Output(source, req, out, mode="lines").run()
-
-
-# -- the whole request --------------------------------------------------------
-
-
-def run(req: Request, terminal: Terminal | None = None) -> int:
-    """Show every job of the request in turn; the worst exit status wins.
-
-    An error about one job is reported and the next job is still shown.
-    """
+def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
     from fluxout.sources.target import open_target
 
-    term = terminal if terminal is not None else Terminal.from_process()
-    color_out, color_err = term.color(req.color)
-    # On a terminal, and when following, each batch is flushed at once.
-    flush = req.follow or term.stdout_tty
     worst = 0
-    for job in req.jobs:
-        out: TextRenderer
-        if req.command == "events":
-            out = EventsRenderer(term, color_out, color_err, flush, job, req.json)
-        elif req.command == "lines":
-            out = LinesRenderer(term, color_out, color_err, flush, job, req.json)
-        else:
-            out = TextRenderer(term, color_out, color_err, flush)
+    for arg, out in zip(req.jobs, renderers, strict=True):
+        assert isinstance(out, EventsRenderer)
         try:
-            source = open_target(job, req.uri)
-            if isinstance(out, EventsRenderer):
-                status = show_events(source, req, out)
-            elif isinstance(out, LinesRenderer):
-                status = show_lines(source, req, out)
-            else:
-                status = show_output(source, req, out)
+            worst = max(worst, show_events(open_target(arg, req.uri), req, out))
         except FluxoutError as exc:
             if req.debug:
                 raise
             out.error(str(exc))
-            status = ExitStatus.ERROR
-        finally:
-            out.close()
-        worst = max(worst, status)
+            worst = max(worst, ExitStatus.ERROR)
     return worst
+
+
+# Keep the type checker aware that renderers satisfy the pipeline's protocol.
+_check: type[Renderer] = TextRenderer
+_ = os

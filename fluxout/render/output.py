@@ -7,12 +7,16 @@ lines, exceptions, messages), whose bytes are built once and cached.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from fluxout.eventlog import Log, Redirect
+from fluxout.idset import IdSet
 from fluxout.lines import Line
 from fluxout.render.sink import STDERR, STDOUT, Sink
-from fluxout.render.styles import STYLES, paint, rank_style
+from fluxout.render.styles import STYLES, ansi_codes, paint, rank_style
 from fluxout.render.terminal import Terminal
 
 # attach's level names for shell log messages (RFC 5424 severities); the
@@ -39,9 +43,7 @@ def format_log(rec: Log, zero: float, verbose: bool = False) -> str:
     if rec.component:
         parts.append(f": {rec.component}")
     if verbose and rec.file:
-        parts.append(
-            f": {rec.file}" + (f":{rec.line}" if rec.line and rec.line > 0 else "")
-        )
+        parts.append(f": {rec.file}" + (f":{rec.line}" if rec.line and rec.line > 0 else ""))
     parts.append(f": {rec.message}")
     return "".join(parts)
 
@@ -50,6 +52,21 @@ def format_redirect(rec: Redirect) -> str:
     """attach's note that a stream went to a file instead of the KVS."""
     to = f" to {rec.path}" if rec.path is not None else ""
     return f"{rec.rank}: {rec.stream} redirected{to}"
+
+
+@dataclass
+class LineFormat:
+    """How each line is decorated: the decision made once, up front."""
+
+    label: bool = False
+    timestamps: str | None = None  # "abs", "rel" or "delta"
+    prefix: str = ""  # the job, when several are shown at once
+    pad: bool = False  # right-align labels to the widest rank (terminal only)
+    highlight: list[re.Pattern[bytes]] = field(default_factory=list)
+
+    @property
+    def decorated(self) -> bool:
+        return bool(self.label or self.timestamps or self.prefix)
 
 
 class TextRenderer:
@@ -61,15 +78,33 @@ class TextRenderer:
         color_out: bool,
         color_err: bool,
         flush_each_batch: bool,
-        prefix: str = "",
+        fmt: LineFormat | None = None,
+        sink: Sink | None = None,
+        job_style: str = "",
     ) -> None:
         self.terminal = terminal
-        self.sink = Sink(terminal.stdout, terminal.stderr, terminal.shared)
+        self.sink = (
+            sink if sink is not None else Sink(terminal.stdout, terminal.stderr, terminal.shared)
+        )
         self.color = (color_out, color_err)
         self.flush_each_batch = flush_each_batch
-        self.prefix = prefix  # e.g. the job, when several are shown at once
+        self.fmt = fmt if fmt is not None else LineFormat()
+        self.prefix = self.fmt.prefix
+        self.job_style = job_style
+        self.width = 0  # label width when padding
         self._labels: dict[tuple[int, str | int], bytes] = {}
+        self._prefixes: tuple[bytes, bytes] = (
+            self._job_prefix(0),
+            self._job_prefix(1),
+        )
         self._status_shown = False
+        self._last_time: float | None = None
+        self._second: tuple[int, str] = (-1, "")
+
+    def _job_prefix(self, fd: int) -> bytes:
+        if not self.prefix:
+            return b""
+        return paint(self.prefix, self.job_style, self.color[fd]).encode()
 
     # -- job data -------------------------------------------------------
 
@@ -77,32 +112,87 @@ class TextRenderer:
         """Job bytes exactly as written (the undecorated default)."""
         self.sink.write(FD[stream], data)
 
+    def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
+        """Only --split writes per task; elsewhere the bytes go out as they are."""
+        self.raw(stream, data)
+
+    def set_tasks(self, ntasks: int) -> None:
+        """The job's task count is known: pad labels to its widest rank."""
+        if self.fmt.pad and ntasks > 0:
+            width = len(str(ntasks - 1))
+            if width != self.width:
+                self.width = width
+                self._labels.clear()
+
     def label(self, fd: int, rank: str | int) -> bytes:
         """The ``R: `` label for a rank (or an idset string), cached."""
         key = (fd, rank)
         label = self._labels.get(key)
         if label is None:
-            text = f"{self.prefix}{rank}: "
+            text = f"{rank:>{self.width}}: " if self.width else f"{rank}: "
             if self.color[fd]:
                 first = rank if isinstance(rank, int) else _first_rank(rank)
-                text = paint(
-                    text, rank_style(first, "stdout" if fd == 0 else "stderr"), True
-                )
+                text = paint(text, rank_style(first, "stdout" if fd == 0 else "stderr"), True)
             label = self._labels[key] = text.encode()
         return label
 
     def event(self, stream: str, rank: str, data: bytes) -> None:
         """One data event with attach's ``-l`` label in front (``-u -l``)."""
         fd = FD[stream]
-        self.sink.write(fd, self.label(fd, rank) + data)
+        self.sink.write(fd, self._prefixes[fd] + self.label(fd, rank) + data)
+
+    def _time(self, fd: int, ts: float, zero: float | None) -> bytes:
+        mode = self.fmt.timestamps
+        if mode == "abs":
+            whole = int(ts)
+            if self._second[0] != whole:
+                self._second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole)))
+            text = f"{self._second[1]}.{int((ts - whole) * 1000):03d} "
+        elif mode == "delta":
+            last = self._last_time if self._last_time is not None else ts
+            text = f"+{ts - last:.3f}s "
+            self._last_time = ts
+        else:
+            text = f"{ts - (zero if zero is not None else ts):9.3f}s "
+        return paint(text, STYLES["time"], self.color[fd]).encode()
+
+    def _highlight(self, fd: int, text: bytes) -> bytes:
+        # Colour the matches on a terminal only: in a pipe the bytes stay exact.
+        if not self.color[fd]:
+            return text
+        start, end = (s.encode() for s in ansi_codes(STYLES["highlight"]))
+        for pattern in self.fmt.highlight:
+            text = pattern.sub(lambda m: start + m.group(0) + end, text)
+        return text
 
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
-        """Assembled lines, each labelled and ending in a newline."""
-        label = self.label
+        """Assembled lines, each decorated; decorated lines always end in a newline."""
+        fmt = self.fmt
         write = self.sink.write
+        if not fmt.decorated and not fmt.highlight:
+            for line in lines:
+                fd = 0 if line.stream == "stdout" else 1
+                write(fd, line.text + b"\n" if line.eol else line.text)
+            return
+        if fmt.label and not fmt.timestamps and not fmt.highlight:
+            # The hot labelled path: one cached label per (stream, rank).
+            label = self.label
+            prefixes = self._prefixes
+            for line in lines:
+                fd = 0 if line.stream == "stdout" else 1
+                write(fd, prefixes[fd] + label(fd, line.rank) + line.text + b"\n")
+            return
         for line in lines:
             fd = 0 if line.stream == "stdout" else 1
-            write(fd, label(fd, line.rank) + line.text + b"\n")
+            parts = [self._prefixes[fd]]
+            if fmt.timestamps:
+                parts.append(self._time(fd, line.timestamp, zero))
+            if fmt.label:
+                parts.append(self.label(fd, line.rank))
+            parts.append(self._highlight(fd, line.text) if fmt.highlight else line.text)
+            if line.eol or fmt.decorated:
+                parts.append(b"\n")
+            write(fd, b"".join(parts))
 
     # -- fluxout's own lines, all on stderr -------------------------------
 

@@ -14,6 +14,7 @@ JSON Lines schema 1 (documented in the README):
 from __future__ import annotations
 
 import base64
+import string
 from collections.abc import Iterable
 
 import orjson
@@ -21,9 +22,47 @@ import orjson
 from fluxout.eventlog import Event
 from fluxout.lines import Line
 from fluxout.render.output import TextRenderer
-from fluxout.render.sink import STDOUT
+from fluxout.render.sink import STDOUT, Sink
 from fluxout.render.styles import STYLES, paint, rank_style
 from fluxout.render.terminal import Terminal
+
+TEMPLATE_FIELDS = ("job", "rank", "stream", "time", "timestamp", "line", "eol")
+
+
+class TemplateError(ValueError):
+    """A --format template with an unknown field or bad braces."""
+
+
+def compile_template(template: str) -> list[tuple[str | None, bytes]]:
+    """``"{rank}: {line}\\n"`` -> [(field or None, literal bytes), ...].
+
+    Only the template is parsed: job data is substituted as bytes, never
+    formatted, so braces or % in the data mean nothing. ``\\n`` and ``\\t``
+    in the template are newline and tab; a template that does not end in a
+    newline gets one.
+    """
+    text = template.replace("\\n", "\n").replace("\\t", "\t")
+    if not text.endswith("\n"):
+        text += "\n"
+    parts: list[tuple[str | None, bytes]] = []
+    try:
+        for literal, name, spec, conv in string.Formatter().parse(text):
+            if literal:
+                parts.append((None, literal.encode()))
+            if name is None:
+                continue
+            if name not in TEMPLATE_FIELDS or spec or conv:
+                raise TemplateError(
+                    f"unknown field {{{name}}} in --format (fields: "
+                    + ", ".join(TEMPLATE_FIELDS)
+                    + ")"
+                )
+            parts.append((name, b""))
+    except ValueError as exc:
+        if isinstance(exc, TemplateError):
+            raise
+        raise TemplateError(f"invalid --format template: {exc}") from None
+    return parts
 
 
 def line_record(job: str, line: Line) -> dict[str, object]:
@@ -54,13 +93,30 @@ class LinesRenderer(TextRenderer):
         flush_each_batch: bool,
         job: str,
         json: bool,
+        sink: Sink | None = None,
+        template: str | None = None,
     ) -> None:
-        super().__init__(terminal, color_out, color_err, flush_each_batch)
+        super().__init__(terminal, color_out, color_err, flush_each_batch, sink=sink)
         self.job = job
         self.json = json
+        self.template = compile_template(template) if template is not None else None
 
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
+        if self.template is not None:
+            job_bytes = self.job.encode()
+            for line in lines:
+                fields = {
+                    "job": job_bytes,
+                    "rank": str(line.rank).encode(),
+                    "stream": line.stream.encode(),
+                    "time": f"{line.timestamp - (zero or 0.0):.3f}".encode(),
+                    "timestamp": f"{line.timestamp:.6f}".encode(),
+                    "line": line.text,
+                    "eol": b"true" if line.eol else b"false",
+                }
+                write(STDOUT, b"".join(fields[k] if k else p for k, p in self.template))
+            return
         if self.json:
             dumps = orjson.dumps
             job = self.job
@@ -96,8 +152,9 @@ class EventsRenderer(TextRenderer):
         flush_each_batch: bool,
         job: str,
         json: bool,
+        sink: Sink | None = None,
     ) -> None:
-        super().__init__(terminal, color_out, color_err, flush_each_batch)
+        super().__init__(terminal, color_out, color_err, flush_each_batch, sink=sink)
         self.job = job
         self.json = json
 

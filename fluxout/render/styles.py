@@ -32,7 +32,12 @@ STYLES = {
     "redirect": "dim",
     "status": "dim",
     "time": "dim",
+    "highlight": "bold reverse",
+    "summary": "bold",
 }
+
+# Colours for job prefixes when several jobs are shown at once.
+JOB_PALETTE = ("bold blue", "bold magenta", "bold cyan", "bold green", "bold yellow")
 
 
 @cache

@@ -58,9 +58,7 @@ class Terminal:
     @classmethod
     def from_process(cls) -> Terminal:
         out, err = sys.stdout.buffer, sys.stderr.buffer
-        return cls(
-            out, err, _isatty(out), _isatty(err), _same_file(out, err), os.environ
-        )
+        return cls(out, err, _isatty(out), _isatty(err), _same_file(out, err), os.environ)
 
     def color(self, when: str) -> tuple[bool, bool]:
         """Whether to colour (stdout, stderr)."""

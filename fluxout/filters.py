@@ -1,0 +1,164 @@
+"""Line filters: --grep/--exclude, --since/--until, --head/--tail per task.
+
+They work on assembled lines (never on events), so ``--head 3`` means the
+first three lines each task wrote, whatever the shell's buffering did.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fluxout.lines import Line
+
+_DURATION = re.compile(r"(?P<num>\d+(?:\.\d*)?|\.\d+)(?P<unit>ms|s|m|h|d)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+class FilterError(ValueError):
+    """A --since/--until or regex value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class TimeBound:
+    """A point in time: seconds after job start, or an absolute epoch time."""
+
+    seconds: float
+    absolute: bool
+
+    def resolve(self, start: float) -> float:
+        return self.seconds if self.absolute else start + self.seconds
+
+
+def parse_duration(text: str) -> float:
+    """ "90", "1.5s", "2m", "1h30m", "250ms" -> seconds."""
+    pos, total, spec = 0, 0.0, text.strip()
+    if not spec:
+        raise FilterError("empty duration")
+    while pos < len(spec):
+        m = _DURATION.match(spec, pos)
+        if not m:
+            raise FilterError(f"invalid duration {text!r} (e.g. 30s, 2m, 1h30m, 1.5)")
+        total += float(m["num"]) * _UNITS[m["unit"]]
+        pos = m.end()
+    return total
+
+
+def parse_time_bound(text: str) -> TimeBound:
+    """A duration after job start ("10s", "2m") or an absolute time.
+
+    Absolute times are ISO 8601 ("2026-11-25T10:00:00", local time unless
+    an offset is given), a time of day today ("10:00:00"), or "@EPOCH".
+    """
+    spec = text.strip()
+    if spec.startswith("@"):
+        try:
+            return TimeBound(float(spec[1:]), True)
+        except ValueError:
+            raise FilterError(f"invalid epoch time {text!r}") from None
+    try:
+        return TimeBound(parse_duration(spec), False)
+    except FilterError:
+        pass
+    try:
+        if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", spec):
+            day = datetime.now().strftime("%Y-%m-%d")
+            return TimeBound(datetime.fromisoformat(f"{day}T{spec}").timestamp(), True)
+        return TimeBound(datetime.fromisoformat(spec).timestamp(), True)
+    except ValueError:
+        raise FilterError(
+            f"invalid time {text!r}: give a duration after job start (30s, 2m) "
+            "or an absolute time (2026-11-25T10:00:00, 10:00:00, @EPOCH)"
+        ) from None
+
+
+def compile_regex(pattern: str) -> re.Pattern[bytes]:
+    """A user's regex, matched against the raw bytes of each line."""
+    try:
+        return re.compile(pattern.encode("utf-8", "surrogateescape"))
+    except re.error as exc:
+        raise FilterError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+@dataclass
+class LineFilter:
+    """Which assembled lines to show; stateful for --head and --tail."""
+
+    include: list[re.Pattern[bytes]] = field(default_factory=list)
+    exclude: list[re.Pattern[bytes]] = field(default_factory=list)
+    since: TimeBound | None = None
+    until: TimeBound | None = None
+    head: int | None = None
+    tail: int | None = None
+    start: float | None = None  # job start, for relative --since/--until
+
+    def __post_init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+        self._tails: dict[tuple[str, int], deque[Line]] = {}
+        # --tail holds lines back until the history has been read; after
+        # that (follow), new lines pass straight through, as tail -f does.
+        self._holding = self.tail is not None
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.include
+            or self.exclude
+            or self.since
+            or self.until
+            or self.head is not None
+            or self.tail is not None
+        )
+
+    def _in_window(self, line: Line) -> bool:
+        start = self.start if self.start is not None else line.timestamp
+        if self.since is not None and line.timestamp < self.since.resolve(start):
+            return False
+        return not (self.until is not None and line.timestamp > self.until.resolve(start))
+
+    def _matches(self, text: bytes) -> bool:
+        if self.include and not any(p.search(text) for p in self.include):
+            return False
+        return not any(p.search(text) for p in self.exclude)
+
+    def apply(self, lines: Iterable[Line]) -> list[Line]:
+        out: list[Line] = []
+        for line in lines:
+            if (self.since or self.until) and not self._in_window(line):
+                continue
+            if not self._matches(line.text):
+                continue
+            key = (line.stream, line.rank)
+            if self.head is not None:
+                seen = self._counts.get(key, 0)
+                if seen >= self.head:
+                    continue
+                self._counts[key] = seen + 1
+            if self._holding:
+                assert self.tail is not None
+                held = self._tails.get(key)
+                if held is None:
+                    held = self._tails[key] = deque(maxlen=self.tail)
+                if self.tail:
+                    held.append(line)
+                continue
+            out.append(line)
+        return out
+
+    def release(self) -> list[Line]:
+        """The history has been read: hand out the held --tail lines, in time order."""
+        if not self._holding:
+            return []
+        self._holding = False
+        held = [line for lines in self._tails.values() for line in lines]
+        self._tails.clear()
+        held.sort(key=lambda line: line.timestamp)
+        return held
+
+
+def now() -> float:
+    return time.time()

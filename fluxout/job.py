@@ -1,0 +1,275 @@
+"""One job's eventlogs -> records -> lines -> a renderer (cat, follow, lines).
+
+``JobOutput`` is fed raw eventlog chunks as a source delivers them, so the
+core can follow several jobs at once; it never reads or prints by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fluxout.eventlog import (
+    Data,
+    Event,
+    Header,
+    LineSplitter,
+    Log,
+    OutputDecoder,
+    OutputRecord,
+    Problem,
+    Redirect,
+    decode_events,
+)
+from fluxout.filters import LineFilter
+from fluxout.idset import IdSet
+from fluxout.lines import Line, LineAssembler
+from fluxout.status import JobInfo, format_exception
+from fluxout.summary import failure_summary
+
+ALL_STREAMS = frozenset(("stdout", "stderr"))
+
+# Main eventlog events that say why a job is still waiting to run.
+WAITING = {
+    "submit": "waiting for validation",
+    "validate": "waiting for dependencies",
+    "depend": "waiting for priority",
+    "priority": "waiting for resources",
+    "alloc": "starting",
+}
+
+
+class Renderer(Protocol):
+    """What JobOutput needs of a renderer (render/ has the implementations)."""
+
+    def raw(self, stream: str, data: bytes) -> None: ...
+    def event(self, stream: str, rank: str, data: bytes) -> None: ...
+    def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
+    def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
+    def set_tasks(self, ntasks: int) -> None: ...
+    def log(self, rec: Log, zero: float) -> None: ...
+    def redirect(self, rec: Redirect) -> None: ...
+    def exception(self, text: str) -> None: ...
+    def error(self, text: str) -> None: ...
+    def warning(self, text: str) -> None: ...
+    def status(self, text: str) -> None: ...
+    def batch_done(self) -> None: ...
+
+
+@dataclass
+class OutputOptions:
+    """The parts of a request that shape one job's output."""
+
+    tasks: IdSet | None = None
+    streams: frozenset[str] = ALL_STREAMS
+    mode: str = "raw"  # raw, event (attach -l -u), lines, split
+    log_level: int = 7
+    follow: bool = False
+    summary: bool = False
+    filters: LineFilter = field(default_factory=LineFilter)
+
+
+class Selection:
+    """Which ranks of an event the request wants; cached per rank string."""
+
+    def __init__(self, tasks: IdSet | None) -> None:
+        self.tasks = tasks
+        self._cache: dict[str, IdSet] = {}
+
+    def __call__(self, rank: str, ranks: IdSet) -> IdSet:
+        if self.tasks is None:
+            return ranks
+        sel = self._cache.get(rank)
+        if sel is None:
+            sel = self._cache[rank] = ranks.intersect(self.tasks)
+        return sel
+
+
+class Problems:
+    """Counts bad input and reports each problem once, as it is found."""
+
+    def __init__(self, job: str, report: Callable[[str], None]) -> None:
+        self.job = job
+        self.report = report
+        self.errors = 0
+
+    def __call__(self, problem: Problem) -> None:
+        if problem.severity == "error":
+            self.errors += 1
+            self.report(f"{self.job}: {problem}")
+        else:
+            self.report(f"{self.job}: warning: {problem}")
+
+
+class Completion:
+    """Tracks when every stream of every task has ended (eof or redirect)."""
+
+    def __init__(self) -> None:
+        self.expected: dict[str, int] | None = None
+        self.ended: dict[str, set[int]] = {"stdout": set(), "stderr": set()}
+
+    def header(self, count: dict[str, object]) -> None:
+        self.expected = {}
+        for stream in ("stdout", "stderr"):
+            n = count.get(stream)
+            self.expected[stream] = n if isinstance(n, int) else 0
+
+    def end(self, stream: str, ranks: IdSet) -> None:
+        if len(ranks) == 1:
+            self.ended[stream].add(ranks.first)
+        else:
+            self.ended[stream].update(ranks)
+
+    @property
+    def complete(self) -> bool:
+        if self.expected is None:
+            return False
+        return all(len(self.ended[s]) >= n for s, n in self.expected.items())
+
+
+class JobOutput:
+    """The cat/follow/lines pipeline of one job, fed chunk by chunk."""
+
+    def __init__(self, name: str, has_main: bool, opts: OutputOptions, out: Renderer) -> None:
+        self.name = name
+        self.opts = opts
+        self.out = out
+        self.problems = Problems(name, out.warning)
+        self.info = JobInfo()
+        self.decoder = OutputDecoder(self.problems)
+        self.assembler = LineAssembler()
+        self.completion = Completion()
+        self.select = Selection(opts.tasks)
+        self.filters = opts.filters
+        self.zero: float | None = None
+        self.has_main = has_main
+        self.redirects: list[Redirect] = []
+        self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
+        self._history_read = False
+
+    # -- feeding ----------------------------------------------------------
+
+    def feed(self, eventlog: str, chunk: bytes) -> None:
+        self._lines(eventlog, self.splitters[eventlog].feed(chunk))
+        self.out.batch_done()
+
+    def idle(self) -> bool:
+        """The source caught up: release --tail lines; True when the job is over."""
+        if not self._history_read:
+            self._history_read = True
+            self._emit(self.filters.release())
+        if self.has_main:
+            return self.info.clean or (
+                self.info.finish_status is not None and self.completion.complete
+            )
+        return self.completion.complete
+
+    def finish(self) -> int:
+        """End of input: flush what is held; return the exit status."""
+        for eventlog, splitter in self.splitters.items():
+            self._lines(eventlog, splitter.end())
+        if self.opts.mode == "lines":
+            self._emit(self.assembler.end_all())
+        self._history_read = True
+        self._emit(self.filters.release())
+        return self._status()
+
+    # -- decoding ---------------------------------------------------------
+
+    def _lines(self, eventlog: str, lines: list[tuple[int, bytes]]) -> None:
+        if not lines:
+            return
+        if eventlog == "output":
+            self._output(lines)
+            return
+        for event in decode_events(lines, self.problems, eventlog):
+            if eventlog == "main":
+                self._main(event)
+            else:
+                self.info.feed_exec(event)
+
+    def _main(self, event: Event) -> None:
+        self.info.feed_main(event)
+        if self.zero is None:
+            self.zero = event.timestamp
+        if event.name == "start" and self.filters.start is None:
+            self.filters.start = event.timestamp
+        if event.name == "exception" and event.context.get("severity") == 0:
+            self.out.exception(format_exception(event, self.name, self.zero))
+        if self.opts.follow and not self.info.started and not self.info.clean:
+            waiting = WAITING.get(event.name)
+            if waiting:
+                self.out.status(f"{self.name}: {waiting}")
+
+    def _emit(self, lines: list[Line]) -> None:
+        if self.filters.active:
+            lines = self.filters.apply(lines)
+        if lines:
+            # Line times are shown relative to the job's start (its "start"
+            # event, or the output header when there is no main eventlog).
+            start = self.filters.start
+            self.out.lines(lines, start if start is not None else self.zero)
+
+    def _output(self, lines: list[tuple[int, bytes]]) -> None:
+        out = self.out
+        streams = self.opts.streams
+        all_streams = len(streams) == 2
+        select = self.select
+        mode = self.opts.mode
+        assembler = self.assembler
+        for rec in self.decoder.decode(lines):
+            if type(rec) is Data:
+                if rec.eof:
+                    self.completion.end(rec.stream, rec.ranks)
+                if not all_streams and rec.stream not in streams:
+                    continue
+                ranks = select(rec.rank, rec.ranks)
+                if not ranks:
+                    continue
+                if rec.data:
+                    if mode == "raw":
+                        out.raw(rec.stream, rec.data)
+                    elif mode == "lines":
+                        self._emit(assembler.feed(rec.timestamp, rec.stream, ranks, rec.data))
+                    elif mode == "split":
+                        out.split(rec.stream, ranks, rec.data)
+                    else:
+                        rank = rec.rank if ranks is rec.ranks else ranks.format()
+                        out.event(rec.stream, rank, rec.data)
+                if rec.eof and mode == "lines":
+                    ended = [assembler.end(rec.stream, r) for r in ranks]
+                    self._emit([line for line in ended if line is not None])
+            elif type(rec) is not Data:
+                self._other(rec)
+
+    def _other(self, rec: OutputRecord) -> None:
+        if isinstance(rec, Header):
+            self.completion.header(dict(rec.count))
+            count = rec.count.get("stdout")
+            if isinstance(count, int):
+                self.out.set_tasks(count)
+            if self.zero is None:
+                self.zero = rec.timestamp
+            if self.filters.start is None:
+                self.filters.start = rec.timestamp
+        elif isinstance(rec, Redirect):
+            self.completion.end(rec.stream, rec.ranks)
+            if rec.stream in self.opts.streams and self.select(rec.rank, rec.ranks):
+                self.redirects.append(rec)
+                self.out.redirect(rec)
+        elif isinstance(rec, Log) and rec.level <= self.opts.log_level:
+            self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
+
+    def _status(self) -> int:
+        status = 0
+        if self.opts.follow and self.has_main:
+            status, message = self.info.exit_status()
+            if message:
+                self.out.error(f"{self.name}: {message}")
+            if self.opts.summary:
+                for line in failure_summary(self.info, self.redirects):
+                    self.out.error(f"{self.name}: {line}")
+        if self.problems.errors and status == 0:
+            status = 1
+        return status
