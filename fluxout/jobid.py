@@ -586,9 +586,7 @@ def _decode_emoji(s: str) -> int:
 
 
 def _encode_dothex(v: int) -> str:
-    return (
-        f"{v >> 48:04x}.{v >> 32 & 0xFFFF:04x}.{v >> 16 & 0xFFFF:04x}.{v & 0xFFFF:04x}"
-    )
+    return f"{v >> 48:04x}.{v >> 32 & 0xFFFF:04x}.{v >> 16 & 0xFFFF:04x}.{v & 0xFFFF:04x}"
 
 
 def _encode_base(v: int, digits: str | tuple[str, ...]) -> str:

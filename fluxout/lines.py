@@ -29,9 +29,7 @@ class LineAssembler:
     def __init__(self) -> None:
         self._pending: dict[tuple[str, int], tuple[float, bytes]] = {}
 
-    def feed(
-        self, timestamp: float, stream: str, ranks: Iterable[int], data: bytes
-    ) -> list[Line]:
+    def feed(self, timestamp: float, stream: str, ranks: Iterable[int], data: bytes) -> list[Line]:
         """Add ``data`` written by each of ``ranks``; return the completed lines."""
         out: list[Line] = []
         if not data:

@@ -24,6 +24,4 @@ class Source(Protocol):
     name: str  # the job as shown in messages: a path, or a jobid in f58
     eventlogs: frozenset[str]  # which eventlogs this source can give
 
-    def chunks(
-        self, follow: bool, wanted: frozenset[str]
-    ) -> Iterator[tuple[str, bytes]]: ...
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]: ...
