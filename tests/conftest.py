@@ -7,10 +7,12 @@ gives a directory where every file is back in its original form.
 
 from __future__ import annotations
 
+import io
 import lzma
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,9 @@ FIXTURES = DATA / "fixtures"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "case.json").is_file())
 
 _materialized: dict[str, Path] = {}
+
+# run(*args, stdin=b"") -> (stdout bytes, stderr bytes, exit status)
+Run = Callable[..., tuple[bytes, bytes, int]]
 
 
 def materialize(case: str, root: Path) -> Path:
@@ -60,6 +65,19 @@ def case_dir(fixtures_root: Path):  # type: ignore[no-untyped-def]
 
 # The console script lives beside the interpreter in a virtualenv: make it
 # findable even when pytest is run as .venv/bin/pytest without activation.
-os.environ["PATH"] = os.pathsep.join(
-    [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-)
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+@pytest.fixture
+def run(script_runner) -> Run:  # type: ignore[no-untyped-def]
+    def go(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
+        result = script_runner.run(
+            ["fluxout", *map(str, args)],
+            universal_newlines=False,
+            print_result=False,
+            stdin=io.BytesIO(stdin if stdin is not None else b""),
+        )
+        assert b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
+        return result.stdout, result.stderr, result.returncode
+
+    return go

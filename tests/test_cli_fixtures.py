@@ -7,38 +7,19 @@ wrote), ``attach.*`` and ``attach-label.*`` (what ``flux job attach`` and
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.conftest import CASES
+from tests.conftest import CASES, Run
 
 # Lines attach adds of its own from the main eventlog (not job data): their
 # place among the job's stderr lines depends on timing, so they are compared
 # apart from it.
 ATTACH_OWN = re.compile(rb"^(\d+\.\d{3}s: job\.exception |flux-job: |fluxout: )")
-
-Run = Callable[..., tuple[bytes, bytes, int]]
-
-
-@pytest.fixture
-def run(script_runner) -> Run:  # type: ignore[no-untyped-def]
-    def go(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
-        result = script_runner.run(
-            ["fluxout", *map(str, args)],
-            universal_newlines=False,
-            print_result=False,
-            stdin=io.BytesIO(stdin if stdin is not None else b""),
-        )
-        assert b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
-        return result.stdout, result.stderr, result.returncode
-
-    return go
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -64,14 +45,12 @@ def expected_files(case: Path) -> dict[tuple[str, int], bytes]:
     return out
 
 
-def data_events(case: Path) -> list[dict]:  # type: ignore[type-arg]
+def data_events(case: Path) -> list[dict]:
     path = case / "output.eventlog"
     if not path.exists():
         return []
     events = [orjson.loads(line) for line in path.read_bytes().splitlines() if line]
-    return [
-        e["context"] for e in events if e["name"] == "data" and "data" in e["context"]
-    ]
+    return [e["context"] for e in events if e["name"] == "data" and "data" in e["context"]]
 
 
 def one_line_per_event(case: Path) -> bool:
@@ -86,7 +65,7 @@ def one_line_per_event(case: Path) -> bool:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
     out, err, rc = run("cat", d)
     assert out == (d / "attach.stdout").read_bytes()
@@ -97,7 +76,7 @@ def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:  # type: i
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
     out, err, rc = run("cat", "-l", "-u", d)
     assert out == (d / "attach-label.stdout").read_bytes()
@@ -108,9 +87,7 @@ def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> 
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_follow_exit_status_and_exceptions_are_attach(
-    case: str, case_dir, run: Run
-) -> None:  # type: ignore[no-untyped-def]
+def test_follow_exit_status_and_exceptions_are_attach(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
     out, err, rc = run("follow", d)
     assert rc == int((d / "attach.rc").read_bytes())
@@ -121,10 +98,7 @@ def test_follow_exit_status_and_exceptions_are_attach(
     # Same exception lines (attach names the job by id, fluxout by its argument),
     # and attach's exit message as fluxout's one error line.
     norm = [line.replace(jobid, b"JOB").replace(b"flux-job: ", b"") for line in theirs]
-    ours = [
-        line.replace(str(d).encode(), b"JOB").replace(b"fluxout: JOB: ", b"")
-        for line in mine
-    ]
+    ours = [line.replace(str(d).encode(), b"JOB").replace(b"fluxout: JOB: ", b"") for line in mine]
     # attach's own lines come first, in its order; then fluxout's failure summary.
     assert ours[: len(norm)] == norm
     summary = ours[len(norm) :]
@@ -132,7 +106,7 @@ def test_follow_exit_status_and_exceptions_are_attach(
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_each_task_stream_is_expected(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+def test_each_task_stream_is_expected(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
     expected = expected_files(d)
     if not expected:
@@ -145,16 +119,14 @@ def test_each_task_stream_is_expected(case: str, case_dir, run: Run) -> None:  #
         if stream == "stderr":
             # Shell log lines are not task output.
             got = b"".join(
-                line
-                for line in _lines(got)
-                if not re.match(rb"^\d+\.\d{3}s: flux-shell", line)
+                line for line in _lines(got) if not re.match(rb"^\d+\.\d{3}s: flux-shell", line)
             )
         assert got == want, (stream, rank)
         assert rc == 0
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_label_lines_reassemble_each_task(case: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+def test_label_lines_reassemble_each_task(case: str, case_dir, run: Run) -> None:
     """cat -l: every line is one task's whole line; per task, the bytes are exact."""
     d = case_dir(case)
     expected = expected_files(d)
@@ -179,9 +151,7 @@ def test_label_lines_reassemble_each_task(case: str, case_dir, run: Run) -> None
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_label_is_attach_label_when_events_are_lines(
-    case: str, case_dir, run: Run
-) -> None:  # type: ignore[no-untyped-def]
+def test_label_is_attach_label_when_events_are_lines(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
     if not one_line_per_event(d):
         pytest.skip("partial or multi-line events: attach -l labels mid-line")
@@ -189,9 +159,7 @@ def test_label_is_attach_label_when_events_are_lines(
     assert out == (d / "attach-label.stdout").read_bytes()
 
 
-def test_label_differs_from_attach_where_attach_splits_lines(
-    case_dir, run: Run
-) -> None:  # type: ignore[no-untyped-def]
+def test_label_differs_from_attach_where_attach_splits_lines(case_dir, run: Run) -> None:
     d = case_dir("unbuffered-partial")
     out, _, _ = run("cat", "-l", d)
     assert out != (d / "attach-label.stdout").read_bytes()
@@ -202,7 +170,7 @@ def test_label_differs_from_attach_where_attach_splits_lines(
 
 
 @pytest.mark.parametrize("name", ["output.eventlog", "-"])
-def test_bare_output_eventlog_and_stdin(name: str, case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+def test_bare_output_eventlog_and_stdin(name: str, case_dir, run: Run) -> None:
     d = case_dir("hello")
     log = d / "output.eventlog"
     if name == "-":
@@ -213,7 +181,7 @@ def test_bare_output_eventlog_and_stdin(name: str, case_dir, run: Run) -> None: 
     assert err == (d / "attach.stderr").read_bytes()
 
 
-def test_multirank_redirect_shown_for_selected_tasks(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]
+def test_multirank_redirect_shown_for_selected_tasks(case_dir, run: Run) -> None:
     d = case_dir("redirect-many-ranks")
     _, err, rc = run("cat", "-t", "3", d)
     assert rc == 0

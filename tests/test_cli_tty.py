@@ -46,8 +46,8 @@ def run_in_pty(args: list[str], env: dict[str, str] | None = None) -> tuple[byte
 
 
 @pytest.fixture
-def hello(case_dir) -> Path:  # type: ignore[no-untyped-def]
-    return case_dir("hello")  # type: ignore[no-any-return]
+def hello(case_dir) -> Path:
+    return case_dir("hello")
 
 
 def test_labels_are_coloured_on_a_terminal(hello: Path) -> None:
@@ -90,9 +90,11 @@ def test_unlabelled_output_has_no_colour_on_a_terminal(hello: Path) -> None:
     assert b"hello from rank 3: stdout line 3\n" in out
 
 
-def test_markup_in_job_data_is_not_interpreted(case_dir) -> None:  # type: ignore[no-untyped-def]
+def test_markup_in_job_data_is_not_interpreted(case_dir) -> None:
     d = case_dir("utf8-and-escapes")
-    out, rc = run_in_pty(["cat", "-l", "--color", "always", "-t", "0", "--stream", "stdout", str(d)])
+    out, rc = run_in_pty(
+        ["cat", "-l", "--color", "always", "-t", "0", "--stream", "stdout", str(d)]
+    )
     assert rc == 0
     expected = (d / "expected" / "stdout.0").read_bytes()
     # Drop fluxout's label (coloured) from each line; what is left is exact.

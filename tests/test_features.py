@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.test_cli_fixtures import Run, expected_files, run  # noqa: F401
+from tests.conftest import Run
+from tests.test_cli_fixtures import expected_files
 from tests.test_cli_tty import ANSI, run_in_pty
 
 
@@ -39,7 +40,7 @@ def write_eventlog(path: Path, data: list[tuple[str, str, str]], ntasks: int) ->
     return path
 
 
-def test_cat_coalesce_groups_identical_blocks(tmp_path: Path, run: Run) -> None:  # noqa: F811
+def test_cat_coalesce_groups_identical_blocks(tmp_path: Path, run: Run) -> None:
     data = [("stdout", str(r), "same\n") for r in range(4)] * 2
     data += [("stdout", "4", "other\n"), ("stdout", "[0-3]", "tail\n"), ("stdout", "4", "tail\n")]
     log = write_eventlog(tmp_path / "output.eventlog", data, 5)
@@ -51,7 +52,7 @@ def test_cat_coalesce_groups_identical_blocks(tmp_path: Path, run: Run) -> None:
     assert (err, rc) == (b"", 0)
 
 
-def test_follow_coalesce_groups_the_same_line_of_every_task(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_follow_coalesce_groups_the_same_line_of_every_task(case_dir, run: Run) -> None:
     d = case_dir("many-ranks")
     out, _, rc = run("follow", "--coalesce", "--stream", "stdout", d)
     assert rc == 0
@@ -83,7 +84,7 @@ def _start(d: Path) -> float:
     raise AssertionError("no start event")
 
 
-def test_timestamps_rel_are_seconds_since_start(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_timestamps_rel_are_seconds_since_start(case_dir, run: Run) -> None:
     d = case_dir("hello")
     out, _, rc = run("cat", "--timestamps=rel", "-l", "--stream", "stdout", d)
     assert rc == 0
@@ -102,7 +103,7 @@ def test_timestamps_rel_are_seconds_since_start(case_dir, run: Run) -> None:  # 
         ("delta", rb"^\+\d+\.\d{3}s hello"),
     ],
 )
-def test_timestamp_forms(case_dir, run: Run, mode: str, pattern: bytes) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_timestamp_forms(case_dir, run: Run, mode: str, pattern: bytes) -> None:
     d = case_dir("hello")
     out, _, rc = run("cat", f"--timestamps={mode}", "--stream", "stdout", d)
     assert rc == 0
@@ -114,7 +115,7 @@ def test_timestamp_forms(case_dir, run: Run, mode: str, pattern: bytes) -> None:
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5])
-def test_head_and_tail_count_lines_per_task(case_dir, run: Run, n: int) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_head_and_tail_count_lines_per_task(case_dir, run: Run, n: int) -> None:
     d = case_dir("unbuffered-partial")  # partial writes: lines span events
     expected = expected_files(d)
     for option, pick in (("--head", slice(None, n)), ("--tail", slice(-n if n else 3, None))):
@@ -132,7 +133,7 @@ def test_head_and_tail_count_lines_per_task(case_dir, run: Run, n: int) -> None:
             assert got.get(rank, []) == want, (option, rank)
 
 
-def test_since_until_window(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_since_until_window(case_dir, run: Run) -> None:
     d = case_dir("stderr-interleaved")
     start = _start(d)
     lines = _stdout_lines(d)
@@ -150,7 +151,7 @@ def test_since_until_window(case_dir, run: Run) -> None:  # type: ignore[no-unty
     assert rc == 2 and b"invalid time" in err
 
 
-def test_grep_and_exclude(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_grep_and_exclude(case_dir, run: Run) -> None:
     d = case_dir("hello")
     out, _, rc = run(
         "cat", "--grep", "line [23]", "--exclude", "rank [12]", "--stream", "stdout", d
@@ -166,7 +167,7 @@ def test_grep_and_exclude(case_dir, run: Run) -> None:  # type: ignore[no-untype
     assert rc == 2 and b"invalid regular expression" in err
 
 
-def test_highlight_colours_a_terminal_but_never_a_pipe(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_highlight_colours_a_terminal_but_never_a_pipe(case_dir, run: Run) -> None:
     d = case_dir("hello")
     plain, _, _ = run("cat", d)
     piped, _, _ = run("cat", "--highlight", "line", d)
@@ -177,7 +178,7 @@ def test_highlight_colours_a_terminal_but_never_a_pipe(case_dir, run: Run) -> No
     assert ANSI.sub(b"", out) == plain
 
 
-def test_several_jobs_are_prefixed_and_the_worst_status_wins(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_several_jobs_are_prefixed_and_the_worst_status_wins(case_dir, run: Run) -> None:
     hello, failed = case_dir("hello"), case_dir("exit-code")
     out, err, rc = run("follow", hello, failed)
     assert rc == 3
@@ -196,7 +197,7 @@ def test_several_jobs_are_prefixed_and_the_worst_status_wins(case_dir, run: Run)
 @pytest.mark.parametrize("case", ["binary", "unbuffered-partial", "no-trailing-newline"])
 def test_split_writes_each_task_stream_exactly(
     case: str, case_dir, run: Run, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+) -> None:
     d = case_dir(case)
     out, err, rc = run("cat", "--split", tmp_path, d)
     assert (out, rc) == (b"", 0)
@@ -215,7 +216,7 @@ def test_split_writes_each_task_stream_exactly(
         ("never-started", [b"the job never started", b"exception type=cancel severity=0"]),
     ],
 )
-def test_failure_summary(case: str, lines: list[bytes], case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_failure_summary(case: str, lines: list[bytes], case_dir, run: Run) -> None:
     d = case_dir(case)
     _, err, rc = run("follow", d)
     assert rc != 0
@@ -225,12 +226,12 @@ def test_failure_summary(case: str, lines: list[bytes], case_dir, run: Run) -> N
     assert rc == 0 and not any(line in err for line in lines if b"exception" not in line)
 
 
-def test_no_summary_for_success(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_no_summary_for_success(case_dir, run: Run) -> None:
     _, err, rc = run("follow", case_dir("hello"))
     assert rc == 0 and b"fluxout:" not in err
 
 
-def test_lines_format_substitutes_data_without_interpreting_it(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_lines_format_substitutes_data_without_interpreting_it(case_dir, run: Run) -> None:
     d = case_dir("utf8-and-escapes")
     out, _, rc = run("lines", "--format", "{rank}|{stream}|{eol}|{line}", "-t", "0", d)
     assert rc == 0
@@ -243,7 +244,7 @@ def test_lines_format_substitutes_data_without_interpreting_it(case_dir, run: Ru
     assert rc == 2 and b"unknown field {nope}" in err
 
 
-def test_lines_json_marks_non_utf8_as_base64(case_dir, run: Run) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_lines_json_marks_non_utf8_as_base64(case_dir, run: Run) -> None:
     import base64
 
     d = case_dir("binary")
@@ -258,7 +259,7 @@ def test_lines_json_marks_non_utf8_as_base64(case_dir, run: Run) -> None:  # typ
     assert any(r.get("encoding") == "base64" for r in records)
 
 
-def test_labels_are_padded_on_a_terminal(case_dir) -> None:  # type: ignore[no-untyped-def]
+def test_labels_are_padded_on_a_terminal(case_dir) -> None:
     d = case_dir("many-ranks")
     out, rc = run_in_pty(["cat", "-l", "--stream", "stdout", str(d)])
     plain = ANSI.sub(b"", out)

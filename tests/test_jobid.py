@@ -528,9 +528,7 @@ def test_form_shapes(value: int) -> None:
 
 
 @given(value=uint64s, form=st.sampled_from(FORMS), data=st.data())
-def test_surrounding_whitespace_is_ignored(
-    value: int, form: str, data: st.DataObject
-) -> None:
+def test_surrounding_whitespace_is_ignored(value: int, form: str, data: st.DataObject) -> None:
     spaces = st.text(alphabet=C_SPACE, max_size=3)
     text = data.draw(spaces) + format_jobid(value, form) + data.draw(spaces)
     assert parse_jobid(text) == value
@@ -684,9 +682,7 @@ def mutated_jobids() -> st.SearchStrategy[str]:
                 chars[min(i, len(chars) - 1)] = atom
         return "".join(chars)
 
-    edits = st.lists(
-        st.tuples(st.integers(0, 2), st.integers(0, 100), ATOMS), max_size=3
-    )
+    edits = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 100), ATOMS), max_size=3)
     texts = st.builds(format_jobid, uint64s, st.sampled_from(FORMS))
     return st.builds(mutate, texts, edits)
 

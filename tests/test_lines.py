@@ -8,12 +8,8 @@ from fluxout.lines import Line, LineAssembler
 
 def test_one_line_per_event() -> None:
     asm = LineAssembler()
-    assert asm.feed(1.0, "stdout", [0], b"hello\n") == [
-        Line(1.0, "stdout", 0, b"hello", True)
-    ]
-    assert asm.feed(2.0, "stdout", [0], b"world\n") == [
-        Line(2.0, "stdout", 0, b"world", True)
-    ]
+    assert asm.feed(1.0, "stdout", [0], b"hello\n") == [Line(1.0, "stdout", 0, b"hello", True)]
+    assert asm.feed(2.0, "stdout", [0], b"world\n") == [Line(2.0, "stdout", 0, b"world", True)]
     assert asm.pending_bytes() == 0
     assert asm.end("stdout", 0) is None
 
@@ -36,9 +32,7 @@ def test_several_lines_and_a_partial_tail() -> None:
         b"b",
     ]
     assert asm.pending_bytes() == len(b"part")
-    assert asm.feed(2.0, "stdout", [0], b"ial\n") == [
-        Line(1.0, "stdout", 0, b"partial", True)
-    ]
+    assert asm.feed(2.0, "stdout", [0], b"ial\n") == [Line(1.0, "stdout", 0, b"partial", True)]
 
 
 def test_partial_writes_completed_later() -> None:
@@ -77,12 +71,8 @@ def test_streams_of_one_rank_never_mix() -> None:
     asm = LineAssembler()
     assert asm.feed(1.0, "stdout", [0], b"out ") == []
     assert asm.feed(2.0, "stderr", [0], b"err ") == []
-    assert asm.feed(3.0, "stderr", [0], b"done\n") == [
-        Line(2.0, "stderr", 0, b"err done", True)
-    ]
-    assert asm.feed(4.0, "stdout", [0], b"done\n") == [
-        Line(1.0, "stdout", 0, b"out done", True)
-    ]
+    assert asm.feed(3.0, "stderr", [0], b"done\n") == [Line(2.0, "stderr", 0, b"err done", True)]
+    assert asm.feed(4.0, "stdout", [0], b"done\n") == [Line(1.0, "stdout", 0, b"out done", True)]
 
 
 def test_multi_rank_feed() -> None:
@@ -94,12 +84,8 @@ def test_multi_rank_feed() -> None:
         Line(1.0, "stdout", 1, b"same", True),
     ]
     # Each rank then finishes its own line differently.
-    assert asm.feed(2.0, "stdout", [1], b"one\n") == [
-        Line(1.0, "stdout", 1, b"half one", True)
-    ]
-    assert asm.feed(3.0, "stdout", [0], b"zero\n") == [
-        Line(1.0, "stdout", 0, b"half zero", True)
-    ]
+    assert asm.feed(2.0, "stdout", [1], b"one\n") == [Line(1.0, "stdout", 1, b"half one", True)]
+    assert asm.feed(3.0, "stdout", [0], b"zero\n") == [Line(1.0, "stdout", 0, b"half zero", True)]
 
 
 def test_multi_rank_feed_completes_each_rank() -> None:
@@ -118,9 +104,7 @@ def test_end_returns_final_partial_line() -> None:
     asm = LineAssembler()
     asm.feed(1.0, "stdout", [3], b"first\nno newline")
     asm.feed(2.0, "stdout", [3], b" at the end")
-    assert asm.end("stdout", 3) == Line(
-        1.0, "stdout", 3, b"no newline at the end", False
-    )
+    assert asm.end("stdout", 3) == Line(1.0, "stdout", 3, b"no newline at the end", False)
     # Ended: nothing is left for that task.
     assert asm.end("stdout", 3) is None
     assert asm.pending_bytes() == 0
@@ -185,17 +169,13 @@ def test_empty_lines() -> None:
 
 def test_line_timestamp_is_time_of_first_byte() -> None:
     asm = LineAssembler()
-    assert asm.feed(10.0, "stdout", [0], b"one\ntw") == [
-        Line(10.0, "stdout", 0, b"one", True)
-    ]
+    assert asm.feed(10.0, "stdout", [0], b"one\ntw") == [Line(10.0, "stdout", 0, b"one", True)]
     out = asm.feed(11.0, "stdout", [0], b"o\nthree\nfo")
     assert out == [
         Line(10.0, "stdout", 0, b"two", True),
         Line(11.0, "stdout", 0, b"three", True),
     ]
-    assert asm.feed(12.0, "stdout", [0], b"ur\n") == [
-        Line(11.0, "stdout", 0, b"four", True)
-    ]
+    assert asm.feed(12.0, "stdout", [0], b"ur\n") == [Line(11.0, "stdout", 0, b"four", True)]
     # The next line starts in a later event: its own time.
     asm.feed(13.0, "stdout", [0], b"five")
     assert asm.end("stdout", 0) == Line(13.0, "stdout", 0, b"five", False)
@@ -214,6 +194,4 @@ def test_binary_bytes_kept_exactly() -> None:
 
 def test_crlf_keeps_carriage_return() -> None:
     asm = LineAssembler()
-    assert asm.feed(1.0, "stdout", [0], b"dos\r\n") == [
-        Line(1.0, "stdout", 0, b"dos\r", True)
-    ]
+    assert asm.feed(1.0, "stdout", [0], b"dos\r\n") == [Line(1.0, "stdout", 0, b"dos\r", True)]

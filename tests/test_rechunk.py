@@ -110,9 +110,7 @@ def assemble(
     pieces: dict[Key, list[tuple[int, int]]] = {}
     for key in sorted(streams):
         n = len(streams[key])
-        points = data.draw(
-            st.lists(st.integers(0, n), max_size=max_cuts), label=str(key)
-        )
+        points = data.draw(st.lists(st.integers(0, n), max_size=max_cuts), label=str(key))
         pieces[key] = cut(streams[key], points)
     order = data.draw(st.permutations([k for k in sorted(pieces) for _ in pieces[k]]))
     asm = LineAssembler()
@@ -170,9 +168,7 @@ def test_fixture_events_as_captured(case: str) -> None:
     got: dict[Key, list[Line]] = {}
     for record in OutputDecoder(problems.append).decode(iter_lines([raw])):
         if isinstance(record, Data):
-            for line in asm.feed(
-                record.timestamp, record.stream, record.ranks, record.data
-            ):
+            for line in asm.feed(record.timestamp, record.stream, record.ranks, record.data):
                 got.setdefault((line.stream, line.rank), []).append(line)
     for line in asm.end_all():
         got.setdefault((line.stream, line.rank), []).append(line)
@@ -197,9 +193,7 @@ def test_fixture_rechunked(case: str, data: st.DataObject) -> None:
 chunky_bytes = st.one_of(
     st.binary(max_size=300),
     st.lists(
-        st.sampled_from(
-            [b"\n", b"\n\n", b"\r\n", b"x", b" ", b"\t", b"\x00", b"\xff", b"\xc3"]
-        )
+        st.sampled_from([b"\n", b"\n\n", b"\r\n", b"x", b" ", b"\t", b"\x00", b"\xff", b"\xc3"])
         | st.binary(max_size=6),
         max_size=40,
     ).map(b"".join),
@@ -209,18 +203,14 @@ stream_keys = st.tuples(st.sampled_from(STREAMS), st.integers(0, 4))
 
 @settings(max_examples=300)
 @given(streams=st.dictionaries(stream_keys, chunky_bytes, max_size=6), data=st.data())
-def test_arbitrary_bytes_rechunked(
-    streams: dict[Key, bytes], data: st.DataObject
-) -> None:
+def test_arbitrary_bytes_rechunked(streams: dict[Key, bytes], data: st.DataObject) -> None:
     got, fed = assemble(data, streams)
     check_lines(streams, got, fed)
 
 
 @settings(max_examples=200)
 @given(shared=chunky_bytes, own=chunky_bytes, data=st.data())
-def test_multi_rank_events_rechunked(
-    shared: bytes, own: bytes, data: st.DataObject
-) -> None:
+def test_multi_rank_events_rechunked(shared: bytes, own: bytes, data: st.DataObject) -> None:
     """Bytes for ranks [0-2] in multi-rank events, rank 3 in between."""
     shared_cuts = cut(shared, data.draw(st.lists(st.integers(0, len(shared)))))
     own_cuts = cut(own, data.draw(st.lists(st.integers(0, len(own)))))
@@ -275,14 +265,9 @@ def test_line_splitter_feed_and_end(data: bytes, cuts: list[int]) -> None:
 # --- OutputDecoder never raises ------------------------------------------------
 
 json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats()
-    | st.text(max_size=10),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=10),
     lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
     max_leaves=8,
 )
@@ -301,8 +286,7 @@ contexts = st.fixed_dictionaries(
         "data": st.text(max_size=20)
         | st.sampled_from(["aGVsbG8K", "aGVsbG8", "!!", "w6k="])
         | json_values,
-        "encoding": st.sampled_from(["base64", "UTF-8", "utf-8", "latin1"])
-        | json_values,
+        "encoding": st.sampled_from(["base64", "UTF-8", "utf-8", "latin1"]) | json_values,
         "eof": st.booleans() | json_values,
         "version": st.sampled_from([1, 2]) | json_values,
         "encoding_map": json_values,
@@ -320,8 +304,7 @@ events = st.fixed_dictionaries(
     {},
     optional={
         "timestamp": st.floats(1e9, 2e9) | json_values,
-        "name": st.sampled_from(["header", "data", "redirect", "log", "other", "x"])
-        | json_values,
+        "name": st.sampled_from(["header", "data", "redirect", "log", "other", "x"]) | json_values,
         "context": contexts | json_values,
     },
 )
@@ -411,9 +394,7 @@ def test_decoder_never_raises(with_header: bool, lines: list[bytes]) -> None:
     eof=st.sampled_from([None, True, False, 1]),
     ts=st.floats(1e9, 2e9),
 )
-def test_decoder_data_event(
-    stream: str, rank: str, text: str, eof: Any, ts: float
-) -> None:
+def test_decoder_data_event(stream: str, rank: str, text: str, eof: Any, ts: float) -> None:
     """A data event decodes the same before the header (checked field by
     field) and after it (where well-formed events take a fast path)."""
     context: dict[str, Any] = {"stream": stream, "rank": rank, "data": text}
@@ -421,9 +402,7 @@ def test_decoder_data_event(
         context["eof"] = eof
     line = orjson.dumps({"timestamp": ts, "name": "data", "context": context})
     problems: list[Problem] = []
-    records = list(
-        OutputDecoder(problems.append).decode([(1, line), (2, HEADER), (3, line)])
-    )
+    records = list(OutputDecoder(problems.append).decode([(1, line), (2, HEADER), (3, line)]))
     try:
         ranks = parse_idset(rank)
     except IdsetError:

@@ -14,9 +14,7 @@ from fluxout.status import JobInfo, format_exception, waitstatus_to_exitcode
 
 FIXTURES = Path(__file__).parent / "data" / "fixtures"
 ATTACH_CASES = sorted(
-    p.name
-    for p in FIXTURES.iterdir()
-    if (p / "eventlog").is_file() and (p / "attach.rc").is_file()
+    p.name for p in FIXTURES.iterdir() if (p / "eventlog").is_file() and (p / "attach.rc").is_file()
 )
 
 
@@ -158,11 +156,7 @@ def test_format_exception_matches_attach(case: str) -> None:
     jobid = json.loads((FIXTURES / case / "case.json").read_text())["jobid"]
     # attach's times are relative to the first event of the main eventlog.
     zero = events[0].timestamp
-    ours = [
-        format_exception(e, jobid, zero).encode()
-        for e in events
-        if e.name == "exception"
-    ]
+    ours = [format_exception(e, jobid, zero).encode() for e in events if e.name == "exception"]
     theirs = [ln for ln in attach_stderr_lines(case) if b": job.exception " in ln]
     assert ours == theirs
 
@@ -173,9 +167,7 @@ def test_fixtures_cover_exceptions() -> None:
         c for c in ATTACH_CASES if any(e.name == "exception" for e in main_events(c))
     ]
     assert len(with_exceptions) >= 4
-    assert {"never-started", "timeout-exception", "canceled-running"} <= set(
-        with_exceptions
-    )
+    assert {"never-started", "timeout-exception", "canceled-running"} <= set(with_exceptions)
 
 
 def test_format_exception_layout() -> None:
