@@ -9,6 +9,7 @@ one place, ``main``: usage errors 2 (Click), runtime errors 1 with one line
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import traceback
@@ -21,10 +22,9 @@ import click
 from fluxout import __version__
 from fluxout.errors import ExitStatus, FluxoutError
 from fluxout.idset import IdSet, IdsetError, parse_task_filter
-from fluxout.watch import ALL_STREAMS, Request
 
 if TYPE_CHECKING:
-    pass
+    from fluxout.watch import Request
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,7 +134,7 @@ def output_options(f: F) -> F:
     return f
 
 
-class TimeBoundType(click.ParamType["TimeBound"]):
+class TimeBoundType(click.ParamType[Any]):  # converts to fluxout.filters.TimeBound
     name = "TIME"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -148,7 +148,7 @@ class TimeBoundType(click.ParamType["TimeBound"]):
             self.fail(str(exc), param, ctx)
 
 
-class RegexType(click.ParamType["re.Pattern[bytes]"]):
+class RegexType(click.ParamType[re.Pattern[bytes]]):
     name = "REGEX"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -317,7 +317,14 @@ def _check_template(value: str | None) -> str | None:
 
 
 def _streams(value: str) -> frozenset[str]:
-    return ALL_STREAMS if value == "all" else frozenset((value,))
+    return frozenset(("stdout", "stderr")) if value == "all" else frozenset((value,))
+
+
+def _request(command: str, jobs: tuple[str, ...], **kw: Any) -> Request:
+    # The core is imported only when a command runs, so --help stays fast.
+    from fluxout.watch import Request
+
+    return Request(command, list(jobs), **kw)
 
 
 def _run(request: Request) -> None:
@@ -347,7 +354,7 @@ def cli() -> None:
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
     _run(
-        Request("cat", list(jobs), streams=_streams(stream), follow=wait, **kw),
+        _request("cat", jobs, streams=_streams(stream), follow=wait, **kw),
     )
 
 
@@ -364,7 +371,7 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     (status 130): it never cancels the job.
     """
     _run(
-        Request("follow", list(jobs), streams=_streams(stream), follow=True, **kw),
+        _request("follow", jobs, streams=_streams(stream), follow=True, **kw),
     )
 
 
@@ -393,9 +400,9 @@ def events(
     """Print eventlog events (output, main, exec), merged by time."""
     chosen = frozenset(("main", "exec", "output")) if "all" in eventlogs else frozenset(eventlogs)
     _run(
-        Request(
+        _request(
             "events",
-            list(jobs),
+            jobs,
             streams=_streams(stream),
             json=json_,
             eventlogs=chosen,
@@ -424,9 +431,9 @@ def events(
 def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any) -> None:
     """One record per assembled line: time, rank, stream and text."""
     _run(
-        Request(
+        _request(
             "lines",
-            list(jobs),
+            jobs,
             streams=_streams(stream),
             json=json_,
             follow=follow_,
