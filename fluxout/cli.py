@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fluxout import __version__
-from fluxout.errors import ExitStatus, FluxoutError
+from fluxout.errors import ExitStatus, FluxoutError, OutputWriteError
 from fluxout.idset import IdSet, IdsetError, parse_task_filter
 
 if TYPE_CHECKING:
@@ -465,7 +464,11 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="fluxout", standalone_mode=False)
+        # Not cli.main(): it turns a closed pipe into status 1 and Ctrl-C
+        # into a blank line; fluxout maps those outcomes itself, below.
+        args = list(argv if argv is not None else sys.argv[1:])
+        with cli.make_context("fluxout", args) as ctx:
+            cli.invoke(ctx)
         status: int = ExitStatus.SUCCESS
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else ExitStatus.ERROR
@@ -486,10 +489,15 @@ def main(argv: list[str] | None = None) -> None:
     except FluxoutError as exc:
         _error_line(str(exc))
         status = ExitStatus.ERROR
-    except OSError as exc:
+    except OutputWriteError as exc:
+        _quiet_stdout()
+        _error_line(str(exc))
+        status = ExitStatus.ERROR
+    except Exception as exc:
+        # A bug: one line, and the traceback only when asked for.
         if debug:
-            traceback.print_exc()
-        _error_line(f"{exc.strerror or exc}")
+            raise
+        _error_line(f"internal error: {type(exc).__name__}: {exc} (--debug shows where)")
         status = ExitStatus.ERROR
     try:
         sys.stdout.flush()

@@ -23,3 +23,15 @@ class FluxoutError(Exception):
 
 class NoFluxError(FluxoutError):
     """The Flux bindings or libflux-core are missing, or no instance answers."""
+
+
+class OutputWriteError(Exception):
+    """Writing to stdout or stderr failed (a full disk, a closed terminal).
+
+    Not a FluxoutError: it is about fluxout's own output, so it ends the
+    whole run rather than one job.
+    """
+
+    def __init__(self, stream: str, reason: str) -> None:
+        super().__init__(f"cannot write to {stream}: {reason}")
+        self.stream = stream

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
+from fluxout.errors import OutputWriteError
+
 FLUSH_BYTES = 1 << 18
 
 STDOUT = 0
@@ -44,12 +46,19 @@ class Sink:
 
     def _flush_one(self, fd: int) -> None:
         buf = self._bufs[fd]
-        if buf:
-            data = b"".join(buf)
-            buf.clear()
-            self._sizes[fd] = 0
-            self.files[fd].write(data)
-        self.files[fd].flush()
+        try:
+            if buf:
+                data = b"".join(buf)
+                buf.clear()
+                self._sizes[fd] = 0
+                self.files[fd].write(data)
+            self.files[fd].flush()
+        except BrokenPipeError:
+            raise  # the reader went away: the CLI ends quietly
+        except OSError as exc:
+            raise OutputWriteError(
+                "stdout" if fd == STDOUT else "stderr", exc.strerror or str(exc)
+            ) from None
 
     def flush(self) -> None:
         # The stream written last goes last, to keep the order where it shows.
