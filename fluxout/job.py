@@ -147,6 +147,7 @@ class JobOutput:
         self.redirects: list[Redirect] = []
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self._history_read = False
+        self._waiting: str | None = None  # why a job that has not started waits
 
     # -- feeding ----------------------------------------------------------
 
@@ -159,6 +160,9 @@ class JobOutput:
         if not self._history_read:
             self._history_read = True
             self._emit(self.filters.release())
+        if self.opts.follow and self._waiting and not self.info.started:
+            # Caught up and still not running: say why, on a terminal.
+            self.out.status(f"{self.name}: {self._waiting}")
         if self.has_main:
             return self.info.clean or (
                 self.info.finish_status is not None and self.completion.complete
@@ -197,10 +201,11 @@ class JobOutput:
             self.filters.start = event.timestamp
         if event.name == "exception" and event.context.get("severity") == 0:
             self.out.exception(format_exception(event, self.name, self.zero))
-        if self.opts.follow and not self.info.started and not self.info.clean:
-            waiting = WAITING.get(event.name)
-            if waiting:
-                self.out.status(f"{self.name}: {waiting}")
+        if event.name in WAITING:
+            self._waiting = WAITING[event.name]
+        elif event.name in ("start", "exception", "clean"):
+            self._waiting = None
+            self.out.status("")  # the wait is over: clear any status line
 
     def _emit(self, lines: list[Line]) -> None:
         if self.filters.active:

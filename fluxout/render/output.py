@@ -224,6 +224,9 @@ class TextRenderer:
         """A transient status line: only on a terminal, erased by any output."""
         if not self.terminal.stderr_tty:
             return
+        if not text:
+            self._clear_status()
+            return
         self.sink.flush()
         line = paint(text, STYLES["status"], self.color[1])
         self.terminal.stderr.write(f"\r\x1b[K{line}".encode())
