@@ -8,7 +8,6 @@ status; an error about one job is reported and the other jobs still shown.
 from __future__ import annotations
 
 import heapq
-import os
 import queue
 import re
 import threading
@@ -146,6 +145,7 @@ class _Job:
 
         self.arg = arg
         self.out = out
+        self.over = False  # follow: set by the writer when the job is over
         self.source: Source = open_target(arg, req.uri)
         opts = OutputOptions(
             tasks=req.tasks,
@@ -186,7 +186,7 @@ def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> Non
             if eventlog == IDLE:
                 # Wait for the main thread's verdict on the job being over.
                 q.join()
-                if getattr(job, "over", False):
+                if job.over:
                     break
     except BaseException as exc:  # handed to the main thread, which reports it
         q.put((index, _DONE, exc))
@@ -214,7 +214,7 @@ def _follow_many(jobs: list[_Job]) -> list[int]:
                     raise payload
                 statuses[i] = job.pipeline.finish()
             elif eventlog == IDLE:
-                job.over = job.pipeline.idle()  # type: ignore[attr-defined]
+                job.over = job.pipeline.idle()
             else:
                 assert isinstance(payload, bytes)
                 job.pipeline.feed(eventlog, payload)
@@ -390,4 +390,3 @@ def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
 
 # Keep the type checker aware that renderers satisfy the pipeline's protocol.
 _check: type[Renderer] = TextRenderer
-_ = os
