@@ -8,6 +8,7 @@ with the next line, so everything valid around it is still shown.
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,14 +103,38 @@ class EventlogLineError(ValueError):
     """An eventlog line that is not an RFC 18 entry."""
 
 
-def parse_entry(line: bytes | str) -> tuple[float, str, dict[str, Any]]:
-    """Parse one RFC 18 line into (timestamp, name, context)."""
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise EventlogLineError(f"invalid JSON ({exc.args[0]})") from None
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def json_error(exc: orjson.JSONDecodeError, line: bytes | str) -> str:
+    """A one-line description of why ``line`` is not JSON, with its column."""
+    if isinstance(line, OverlongLine):
+        limit = line.limit
+        shown = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+        return f"line of {line.size} bytes skipped (longer than {shown})"
+    if isinstance(line, bytes) and "UTF-8" in exc.msg:
+        try:
+            line.decode()
+        except UnicodeDecodeError as bad:
+            return f"invalid JSON (not UTF-8 at byte {bad.start + 1})"
+    return f"invalid JSON ({exc.msg} at column {exc.pos + 1})"
+
+
+def entry_fields(obj: object) -> tuple[float, str, dict[str, Any]]:
+    """Check a decoded RFC 18 entry; (timestamp, name, context).
+
+    ``context`` is optional in RFC 18 (an entry without one has ``{}``).
+    """
     if not isinstance(obj, dict):
-        raise EventlogLineError("not a JSON object")
+        kind = _JSON_KINDS.get(type(obj), "another value")
+        raise EventlogLineError(f"not a JSON object but {kind}")
     ts = obj.get("timestamp")
     name = obj.get("name")
     context = obj.get("context", {})
@@ -122,33 +147,103 @@ def parse_entry(line: bytes | str) -> tuple[float, str, dict[str, Any]]:
     return float(ts), name, context
 
 
+def parse_entry(line: bytes | str) -> tuple[float, str, dict[str, Any]]:
+    """Parse one RFC 18 line into (timestamp, name, context)."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise EventlogLineError(json_error(exc, line)) from None
+    return entry_fields(obj)
+
+
+# The longest line read: no real event comes near it (the job shell buffers
+# 4 MiB of output, at most ~24 MiB once JSON-escaped).  A longer "line" is
+# not an eventlog line (a binary file, /dev/zero): it is dropped as it comes,
+# which bounds memory, and reported as one bad line.
+MAX_LINE = 256 << 20
+
+
+class OverlongLine(bytes):
+    """Stands for a line longer than ``limit``, dropped: ``size`` is its length.
+
+    Its bytes are a single NUL, which no decoder takes for JSON or a blank.
+    """
+
+    size: int = 0
+    limit: int = MAX_LINE
+
+
+def overlong_line(size: int, limit: int) -> OverlongLine:
+    line = OverlongLine(b"\x00")
+    line.size = size
+    line.limit = limit
+    return line
+
+
 class LineSplitter:
     """Splits a byte stream, fed in chunks, into numbered lines (no newline).
 
     A last line without a newline is still given by ``end``: RFC 18 says
     every line ends in one, but a truncated file should lose as little as
-    possible.
+    possible.  A line longer than ``max_line`` is given as an OverlongLine.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = MAX_LINE) -> None:
         self.lineno = 0
-        self._pending = b""
+        self.max_line = max_line
+        # The unfinished last line, in pieces: joined only once its newline
+        # comes, so a line much longer than a chunk is not copied per chunk.
+        self._pending: list[bytes] = []
+        self._size = 0  # bytes in _pending
+        self._dropped = 0  # the length so far of an overlong unfinished line
 
     def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
-        if self._pending:
-            chunk = self._pending + chunk
         parts = chunk.split(b"\n")
-        self._pending = parts.pop()
+        tail = parts.pop()
+        if parts and (self._pending or self._dropped):
+            parts[0] = self._close(parts[0])
+        if tail:
+            self._hold(tail)
+        if len(chunk) > self.max_line:
+            # Only a chunk longer than the limit can hold a whole long line.
+            limit = self.max_line
+            parts = [p if len(p) <= limit else overlong_line(len(p), limit) for p in parts]
         start = self.lineno + 1
         self.lineno += len(parts)
         return list(zip(range(start, start + len(parts)), parts, strict=True))
 
     def end(self) -> list[tuple[int, bytes]]:
-        if not self._pending:
+        """The last line, when the stream ended without a newline."""
+        if not self._pending and not self._dropped:
             return []
         self.lineno += 1
-        pending, self._pending = self._pending, b""
-        return [(self.lineno, pending)]
+        return [(self.lineno, self._close(b""))]
+
+    def _hold(self, piece: bytes) -> None:
+        """Keep the start of an unfinished line, or count it once too long."""
+        if self._dropped:
+            self._dropped += len(piece)
+            return
+        self._size += len(piece)
+        if self._size > self.max_line:
+            self._dropped = self._size
+            self._pending = []
+            self._size = 0
+        else:
+            self._pending.append(piece)
+
+    def _close(self, last: bytes) -> bytes:
+        """The unfinished line, completed with ``last``."""
+        size = self._dropped + self._size + len(last)
+        pending = self._pending
+        self._pending = []
+        self._size = 0
+        self._dropped = 0
+        if size > self.max_line:
+            return overlong_line(size, self.max_line)
+        if last:
+            pending.append(last)
+        return b"".join(pending)
 
 
 def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -175,9 +270,19 @@ def decode_events(
 
 
 def _ranks(value: Any) -> IdSet:
+    """The rank idset of a data or redirect event, or ValueError saying why not."""
+    if value is None:
+        raise ValueError("rank missing")
     if not isinstance(value, str):
-        raise IdsetError(f"rank {value!r} is not an idset string")
-    return event_ranks(value)
+        raise ValueError(f"bad rank {value!r} (not an idset string)")
+    try:
+        return event_ranks(value)
+    except IdsetError as exc:
+        reason = str(exc)
+        prefix = f"invalid idset {value!r}: "
+        if reason.startswith(prefix):
+            reason = reason[len(prefix) :]
+        raise ValueError(f"bad rank {value!r} ({reason})") from None
 
 
 @lru_cache(maxsize=4096)
@@ -185,25 +290,49 @@ def event_ranks(value: str) -> IdSet:
     """The rank set of an output event, cached: a few strings repeat a lot."""
     ranks = parse_rank(value)
     if not ranks:
-        raise IdsetError(f"rank {value!r} is empty")
+        raise IdsetError(f"invalid idset {value!r}: empty")
     if len(ranks) > MAX_EVENT_RANKS:
-        raise IdsetError(f"rank {value!r} names more than {MAX_EVENT_RANKS} tasks")
+        raise IdsetError(f"invalid idset {value!r}: more than {MAX_EVENT_RANKS} tasks in one event")
     return ranks
 
 
-def _text(context: dict[str, Any], key: str) -> str:
-    value = context.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{key} missing or not a string")
-    return value
+def _stream(context: dict[str, Any]) -> str:
+    stream = context.get("stream")
+    if stream is None:
+        raise ValueError("stream missing")
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}")
+    return str(stream)
+
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def _base64(text: str) -> bytes:
+    """Strict RFC 4648 base64 (as flux writes it): no spaces, exact padding."""
+    if not _BASE64.fullmatch(text):
+        raise ValueError("bad base64 data (a character outside the base64 alphabet)")
+    if len(text) % 4:
+        raise ValueError(f"bad base64 data (length {len(text)} is not a multiple of 4)")
+    return binascii.a2b_base64(text)
+
+
+def _optional_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# RFC 5424 severities, the levels of the job shell's log events.
+LOG_LEVELS = range(8)
 
 
 class OutputDecoder:
     """Turns guest.output (RFC 24) lines into records, reporting bad lines.
 
-    State carried across lines: whether a header was seen (data before it is
-    still shown, with one warning), and which unknown event names were
-    already reported (each is reported once).
+    Each line is parsed once; a well-formed data event after the header (the
+    overwhelming majority) takes a fast path, everything else is checked
+    field by field.  State carried across lines: whether a header was seen
+    (data before it is still shown, with one warning), and which unknown
+    event names were already reported (each is reported once).
     """
 
     def __init__(self, warn: Warn) -> None:
@@ -215,72 +344,53 @@ class OutputDecoder:
     def decode(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[OutputRecord]:
         loads = orjson.loads
         for lineno, line in lines:
-            # Fast path: a well-formed data event, the overwhelming majority.
             try:
                 obj = loads(line)
-                context = obj["context"]
-                if obj["name"] == "data" and self.header is not None:
-                    data = context["data"]
-                    if context.get("encoding") is None and type(data) is str:
-                        stream = context["stream"]
-                        rank = context["rank"]
-                        ts = obj["timestamp"]
-                        if (
-                            (stream == "stdout" or stream == "stderr")
-                            and type(rank) is str
-                            and type(ts) is float
-                        ):
-                            yield Data(
-                                ts,
-                                stream,
-                                rank,
-                                event_ranks(rank),
-                                data.encode(),
-                                context.get("eof", False) is True,
-                            )
-                            continue
-            except Exception:
-                pass
-            record = self._decode_slow(lineno, line)
-            if record is not None:
-                yield record
+            except orjson.JSONDecodeError as exc:
+                if line.strip():
+                    self.warn(Problem(lineno, json_error(exc, line)))
+                continue
+            record: OutputRecord | None = None
+            if self.header is not None:
+                record = _fast_data(obj)
+            if record is None:
+                record = self._decode_obj(lineno, obj)
+                if record is None:
+                    continue
+            yield record
 
     def _decode_slow(self, lineno: int, line: bytes) -> OutputRecord | None:
-        if not line.strip():
+        """One line checked field by field, without the fast path."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if line.strip():
+                self.warn(Problem(lineno, json_error(exc, line)))
+            return None
+        return self._decode_obj(lineno, obj)
+
+    def _decode_obj(self, lineno: int, obj: object) -> OutputRecord | None:
+        try:
+            ts, name, context = entry_fields(obj)
+        except EventlogLineError as exc:
+            self.warn(Problem(lineno, str(exc)))
             return None
         try:
-            ts, name, context = parse_entry(line)
             if name == "data":
                 return self._data(ts, context, lineno)
             if name == "header":
                 return self._header(ts, context, lineno)
             if name == "redirect":
-                return Redirect(
-                    ts,
-                    self._stream(context),
-                    _text(context, "rank"),
-                    _ranks(context.get("rank")),
-                    context.get("path")
-                    if isinstance(context.get("path"), str)
-                    else None,
-                )
+                return self._redirect(ts, context)
             if name == "log":
-                return self._log(ts, context)
-        except (EventlogLineError, IdsetError, ValueError, TypeError) as exc:
-            self.warn(Problem(lineno, f"{exc}"))
+                return self._log(ts, context, lineno)
+        except (ValueError, TypeError) as exc:
+            self.warn(Problem(lineno, f"{name} event: {exc}"))
             return None
         if name not in self._unknown:
             self._unknown.add(name)
-            self.warn(
-                Problem(lineno, f"unknown event {name!r} skipped", severity="warning")
-            )
+            self.warn(Problem(lineno, f"unknown event {name!r} skipped", severity="warning"))
         return None
-
-    def _stream(self, context: dict[str, Any]) -> str:
-        stream = context.get("stream")
-        if stream not in STREAMS:
-            raise ValueError(f"unknown stream {stream!r}")
-        return str(stream)
 
     def _header(self, ts: float, context: dict[str, Any], lineno: int) -> Header:
         if self.header is not None:
@@ -294,17 +404,13 @@ class OutputDecoder:
             return self.header
         version = context.get("version")
         if version != 1:
-            self.warn(
-                Problem(
-                    lineno, f"unknown header version {version!r}", severity="warning"
-                )
-            )
+            self.warn(Problem(lineno, f"unknown header version {version!r}", severity="warning"))
         encoding = context.get("encoding")
         count = context.get("count")
         options = context.get("options")
         self.header = Header(
             ts,
-            version if isinstance(version, int) else 0,
+            version if isinstance(version, int) and not isinstance(version, bool) else 0,
             encoding if isinstance(encoding, dict) else {},
             count if isinstance(count, dict) else {},
             options if isinstance(options, dict) else {},
@@ -312,7 +418,7 @@ class OutputDecoder:
         return self.header
 
     def _data(self, ts: float, context: dict[str, Any], lineno: int) -> Data:
-        stream = self._stream(context)
+        stream = _stream(context)
         rank = context.get("rank")
         ranks = _ranks(rank)
         eof = context.get("eof", False) is True
@@ -320,19 +426,16 @@ class OutputDecoder:
         encoding = context.get("encoding")
         if raw is None:
             if not eof:
-                raise ValueError("data event with neither data nor eof")
+                raise ValueError("neither data nor eof")
             data = b""
         elif not isinstance(raw, str):
-            raise ValueError("data is not a string")
+            raise ValueError(f"data is {_JSON_KINDS.get(type(raw), 'not a string')}")
         elif encoding is None or (
             isinstance(encoding, str) and encoding.lower() in ("utf-8", "utf8")
         ):
             data = raw.encode()
         elif encoding == "base64":
-            try:
-                data = binascii.a2b_base64(raw, strict_mode=True)
-            except (binascii.Error, ValueError) as exc:
-                raise ValueError(f"bad base64 data ({exc})") from None
+            data = _base64(raw)
         else:
             raise ValueError(f"unknown data encoding {encoding!r}")
         if self.header is None and not self._warned_no_header:
@@ -340,23 +443,73 @@ class OutputDecoder:
             self.warn(Problem(lineno, "data before the header", severity="warning"))
         return Data(ts, stream, str(rank), ranks, data, eof)
 
-    def _log(self, ts: float, context: dict[str, Any]) -> Log:
+    def _redirect(self, ts: float, context: dict[str, Any]) -> Redirect:
+        stream = _stream(context)
+        rank = context.get("rank")
+        ranks = _ranks(rank)
+        path = context.get("path")
+        return Redirect(ts, stream, str(rank), ranks, path if isinstance(path, str) else None)
+
+    def _log(self, ts: float, context: dict[str, Any], lineno: int) -> Log:
         level = context.get("level")
         message = context.get("message")
-        if isinstance(level, bool) or not isinstance(level, int):
-            raise ValueError("log event without an integer level")
+        if level is None:
+            raise ValueError("level missing")
+        if _optional_int(level) is None:
+            raise ValueError(f"level {level!r} is not an integer")
         if not isinstance(message, str):
-            raise ValueError("log event without a message")
-        rank = context.get("rank")
-        line = context.get("line")
+            raise ValueError("message missing or not a string")
+        if level not in LOG_LEVELS:
+            shown = min(max(level, LOG_LEVELS[0]), LOG_LEVELS[-1])
+            self.warn(
+                Problem(
+                    lineno,
+                    f"log event: level {level} is not 0-7 (shown as {shown})",
+                    severity="warning",
+                )
+            )
+            level = shown
         component = context.get("component")
         file = context.get("file")
         return Log(
             ts,
-            rank if isinstance(rank, int) and not isinstance(rank, bool) else None,
+            _optional_int(context.get("rank")),
             level,
             message,
             component if isinstance(component, str) else None,
             file if isinstance(file, str) else None,
-            line if isinstance(line, int) and not isinstance(line, bool) else None,
+            _optional_int(context.get("line")),
         )
+
+
+def _fast_data(obj: Any) -> Data | None:
+    """A well-formed UTF-8 data event as a record, or None to check it fully.
+
+    Must give exactly the record ``OutputDecoder._data`` gives, for less work.
+    """
+    try:
+        if obj["name"] != "data":
+            return None
+        context = obj["context"]
+        data = context["data"]
+        stream = context["stream"]
+        rank = context["rank"]
+        ts = obj["timestamp"]
+        if (
+            type(data) is str
+            and context.get("encoding") is None
+            and (stream == "stdout" or stream == "stderr")
+            and type(rank) is str
+            and type(ts) is float
+        ):
+            return Data(
+                ts,
+                stream,
+                rank,
+                event_ranks(rank),
+                data.encode(),
+                context.get("eof", False) is True,
+            )
+    except Exception:
+        pass
+    return None

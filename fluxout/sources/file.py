@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -22,24 +23,60 @@ DIR_LAYOUT = {
     "output": ("output.eventlog", "guest.output"),
 }
 
+# The events that tell which eventlog a file is (RFC 21 main, the exec
+# system's guest.exec.eventlog, RFC 24 guest.output).  A line with any other
+# name (an unknown event, a malformed line) says nothing: the next one is
+# looked at, and a file that never tells is taken as an output eventlog.
 _OUTPUT_EVENTS = (b'"header"', b'"data"', b'"redirect"', b'"log"')
-_EXEC_EVENTS = (b'"init"', b'"starting"', b'"shell.', b'"done"', b'"complete"')
+_EXEC_EVENTS = (
+    b'"init"',
+    b'"starting"',
+    b'"shell.',
+    b'"done"',
+    b'"complete"',
+    b'"reattach-',
+)
+_MAIN_EVENTS = (
+    b'"submit"',
+    b'"validate"',
+    b'"invalidate"',
+    b'"depend"',
+    b'"dependency-',
+    b'"priority"',
+    b'"urgency"',
+    b'"alloc"',
+    b'"prolog-',
+    b'"epilog-',
+    b'"start"',
+    b'"exception"',
+    b'"finish"',
+    b'"release"',
+    b'"free"',
+    b'"clean"',
+    b'"memo"',
+    b'"set-flags"',
+    b'"jobspec-update"',
+    b'"resource-update"',
+    b'"flux-restart"',
+    b'"debug.',
+)
+# How much of a file (or of stdin) is read to tell which eventlog it is.
+HEAD_BYTES = 1 << 16
 
 
 def classify(head: bytes) -> str:
-    """Which eventlog a single saved file holds, from its first event name."""
+    """Which eventlog a saved file holds, from the first event names in it."""
     for line in head.split(b"\n"):
-        if not line.strip():
-            continue
         start = line.find(b'"name"')
         if start < 0:
-            return "output"
-        rest = line[start + 6 :].lstrip(b" :")
+            continue
+        rest = line[start + 6 :].lstrip(b" \t:")
         if rest.startswith(_OUTPUT_EVENTS):
             return "output"
         if rest.startswith(_EXEC_EVENTS):
             return "exec"
-        return "main"
+        if rest.startswith(_MAIN_EVENTS):
+            return "main"
     return "output"
 
 
@@ -68,19 +105,15 @@ class PathSource:
                     )
             else:
                 with path.open("rb") as f:
-                    self.files[classify(f.read(4096))] = path
+                    self.files[classify(f.read(HEAD_BYTES))] = path
         except FileNotFoundError:
             raise FluxoutError(name, "no such file or directory") from None
         except OSError as exc:
             raise _read_error(name, path, exc) from None
         self.eventlogs = frozenset(self.files)
 
-    def chunks(
-        self, follow: bool, wanted: frozenset[str]
-    ) -> Iterator[tuple[str, bytes]]:
-        order = [
-            e for e in ("main", "exec", "output") if e in wanted and e in self.files
-        ]
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+        order = [e for e in ("main", "exec", "output") if e in wanted and e in self.files]
         if not follow:
             for eventlog in order:
                 yield from self._read_whole(eventlog)
@@ -121,22 +154,32 @@ class PathSource:
 
 
 class StdinSource:
-    """An eventlog piped in on stdin (``-``); which one is told by its content."""
+    """An eventlog read from a pipe: stdin (``-``), or a path naming a pipe,
+    FIFO or device (``<(...)``, ``/dev/fd/N``).  Which eventlog it is is told
+    by its content, read (up to the end of its first line) when the source
+    is made, since a pipe cannot be read twice.
+    """
 
     def __init__(self, stream: BinaryIO | None = None, name: str = "-") -> None:
         self.stream = stream if stream is not None else sys.stdin.buffer
         self.name = name
         self._head = b""
-        self.eventlog = "output"
-        self.eventlogs = frozenset(("output",))
+        self._peek()
 
     def _peek(self) -> None:
-        # Read up to the end of the first line to learn which eventlog this is.
-        while b"\n" not in self._head:
+        # Read up to the end of the first line (or HEAD_BYTES) to learn
+        # which eventlog this is.
+        parts: list[bytes] = []
+        size = 0
+        while size < HEAD_BYTES:
             chunk = self._read()
             if not chunk:
                 break
-            self._head += chunk
+            parts.append(chunk)
+            size += len(chunk)
+            if b"\n" in chunk:
+                break
+        self._head = b"".join(parts)
         self.eventlog = classify(self._head)
         self.eventlogs = frozenset((self.eventlog,))
 
@@ -148,19 +191,15 @@ class StdinSource:
         try:
             return os.read(fd, CHUNK)
         except OSError as exc:
-            raise FluxoutError(
-                self.name, f"cannot read stdin: {exc.strerror}"
-            ) from None
+            what = "stdin" if self.name == "-" else self.name
+            raise FluxoutError(self.name, f"cannot read {what}: {exc.strerror}") from None
 
-    def chunks(
-        self, follow: bool, wanted: frozenset[str]
-    ) -> Iterator[tuple[str, bytes]]:
-        if not self._head:
-            self._peek()
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
         if self.eventlog not in wanted:
             return
-        if self._head:
-            yield self.eventlog, self._head
+        head, self._head = self._head, b""
+        if head:
+            yield self.eventlog, head
         while chunk := self._read():
             yield self.eventlog, chunk
 
@@ -169,4 +208,16 @@ def open_path(arg: str) -> PathSource | StdinSource:
     """A path argument (or ``-``) as a source."""
     if arg == "-":
         return StdinSource()
-    return PathSource(Path(arg), arg)
+    path = Path(arg)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return PathSource(path, arg)  # which says what is wrong
+    if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+        return PathSource(path, arg)
+    # A pipe or a device: read once, from the start, as stdin is.
+    try:
+        stream = path.open("rb", buffering=0)
+    except OSError as exc:
+        raise _read_error(arg, path, exc) from None
+    return StdinSource(stream, arg)
