@@ -1,0 +1,98 @@
+# fish completion for fluxout(1).
+#
+# Generated from the Click commands in fluxout/cli.py by
+# fluxout/manpage.py. Do not edit: regenerate every page and completion
+# with  python -m fluxout.manpage man/
+#
+# Install as share/fish/vendor_completions.d/fluxout.fish, or source it.
+
+function __fluxout_jobids --description 'The active Flux jobs of the user'
+    command -q flux; or return 0
+    if command -q timeout
+        timeout 2 flux jobs -no '{id.f58plain}' 2>/dev/null
+    else
+        flux jobs -no '{id.f58plain}' 2>/dev/null
+    end
+end
+
+complete -c fluxout -f
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -s V -l version -d 'Show the version and exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -s h -l help -d 'Show this message and exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a cat -d 'Print the output a job has so far, then exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a follow -d 'Stream a job\'s output live until it is complete; exit with the job\'s status'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a events -d 'Print eventlog events (output, main, exec), merged by time'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a lines -d 'One record per assembled line: time, rank, stream and text'
+
+# fluxout cat
+complete -c fluxout -n '__fish_seen_subcommand_from cat; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l color -l colour -f -a 'auto always never' -d 'Colour fluxout\'s labels and messages (bare --color: always)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l uri -r -f -d 'Flux instance to read jobs from [default: $FLUX_URI]'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s t -l tasks -r -f -d 'Only these task ranks (RFC 22 idset such as 0-3,7, or all)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l stream -r -f -a 'stdout stderr all' -d 'Which output streams'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s L -l log-level -r -f -a 'fatal emerg alert crit error err warn warning notice info debug trace 0 1 2 3 4 5 6 7' -d 'Show job shell log messages at or above LEVEL (name or 0-7)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s l -l label -d 'Prefix each line with its task rank, \'R: \''
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s u -l unbuffered -d 'Write data as it arrives, without assembling lines (with -l, labels each write as flux job attach -l does)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l timestamps -f -a 'abs rel delta' -d 'Prefix each line with its time: abs (local date and time), rel (seconds since the job started) or delta (since the line before)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l head -r -f -d 'Only the first N lines of each task (per stream)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l tail -r -f -d 'Only the last N lines of each task (per stream)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l since -r -f -d 'Only lines written from TIME on: a duration after job start (30s, 2m, 1h30m) or an absolute time (2026-11-25T10:00:00, 10:00:00, @EPOCH)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l until -r -f -d 'Only lines written up to TIME (same forms as --since)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l grep -l include -r -f -d 'Only lines matching REGEX (repeatable: any of them)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l exclude -r -f -d 'Drop lines matching REGEX (repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l highlight -r -f -d 'Colour matches of REGEX on a terminal (the bytes are never changed in a pipe; repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l coalesce -d 'Show identical output of several tasks once, under the rank set that wrote it (as dshbak -c)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l split -r -f -a '(__fish_complete_directories)' -d 'Write each task\'s stdout and stderr to DIR/JOB/RANK.out and .err instead (as srun --output=%t)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -d 'Wait for the job to finish'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
+
+# fluxout follow
+complete -c fluxout -n '__fish_seen_subcommand_from follow; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l color -l colour -f -a 'auto always never' -d 'Colour fluxout\'s labels and messages (bare --color: always)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l uri -r -f -d 'Flux instance to read jobs from [default: $FLUX_URI]'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s t -l tasks -r -f -d 'Only these task ranks (RFC 22 idset such as 0-3,7, or all)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l stream -r -f -a 'stdout stderr all' -d 'Which output streams'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s L -l log-level -r -f -a 'fatal emerg alert crit error err warn warning notice info debug trace 0 1 2 3 4 5 6 7' -d 'Show job shell log messages at or above LEVEL (name or 0-7)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s l -l label -d 'Prefix each line with its task rank, \'R: \''
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s u -l unbuffered -d 'Write data as it arrives, without assembling lines (with -l, labels each write as flux job attach -l does)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l timestamps -f -a 'abs rel delta' -d 'Prefix each line with its time: abs (local date and time), rel (seconds since the job started) or delta (since the line before)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l head -r -f -d 'Only the first N lines of each task (per stream)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l tail -r -f -d 'Only the last N lines of each task (per stream)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l since -r -f -d 'Only lines written from TIME on: a duration after job start (30s, 2m, 1h30m) or an absolute time (2026-11-25T10:00:00, 10:00:00, @EPOCH)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l until -r -f -d 'Only lines written up to TIME (same forms as --since)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l grep -l include -r -f -d 'Only lines matching REGEX (repeatable: any of them)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l exclude -r -f -d 'Drop lines matching REGEX (repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l highlight -r -f -d 'Colour matches of REGEX on a terminal (the bytes are never changed in a pipe; repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l coalesce -d 'Show identical output of several tasks once, under the rank set that wrote it (as dshbak -c)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l split -r -f -a '(__fish_complete_directories)' -d 'Write each task\'s stdout and stderr to DIR/JOB/RANK.out and .err instead (as srun --output=%t)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
+
+# fluxout events
+complete -c fluxout -n '__fish_seen_subcommand_from events; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -l color -l colour -f -a 'auto always never' -d 'Colour fluxout\'s labels and messages (bare --color: always)'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -l uri -r -f -d 'Flux instance to read jobs from [default: $FLUX_URI]'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -s t -l tasks -r -f -d 'Only these task ranks (RFC 22 idset such as 0-3,7, or all)'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -l stream -r -f -a 'stdout stderr all' -d 'Which output streams'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -s L -l log-level -r -f -a 'fatal emerg alert crit error err warn warning notice info debug trace 0 1 2 3 4 5 6 7' -d 'Show job shell log messages at or above LEVEL (name or 0-7)'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -l json -d 'JSON Lines, one object per event'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -l eventlog -r -f -a 'main exec output all' -d 'Which eventlogs (repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -s f -l follow -d 'Keep printing new events'
+complete -c fluxout -n '__fish_seen_subcommand_from events' -s h -l help -d 'Show this message and exit'
+
+# fluxout lines
+complete -c fluxout -n '__fish_seen_subcommand_from lines; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l color -l colour -f -a 'auto always never' -d 'Colour fluxout\'s labels and messages (bare --color: always)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l uri -r -f -d 'Flux instance to read jobs from [default: $FLUX_URI]'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -s t -l tasks -r -f -d 'Only these task ranks (RFC 22 idset such as 0-3,7, or all)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l stream -r -f -a 'stdout stderr all' -d 'Which output streams'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -s L -l log-level -r -f -a 'fatal emerg alert crit error err warn warning notice info debug trace 0 1 2 3 4 5 6 7' -d 'Show job shell log messages at or above LEVEL (name or 0-7)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l timestamps -f -a 'abs rel delta' -d 'Prefix each line with its time: abs (local date and time), rel (seconds since the job started) or delta (since the line before)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l head -r -f -d 'Only the first N lines of each task (per stream)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l tail -r -f -d 'Only the last N lines of each task (per stream)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l since -r -f -d 'Only lines written from TIME on: a duration after job start (30s, 2m, 1h30m) or an absolute time (2026-11-25T10:00:00, 10:00:00, @EPOCH)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l until -r -f -d 'Only lines written up to TIME (same forms as --since)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l grep -l include -r -f -d 'Only lines matching REGEX (repeatable: any of them)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l exclude -r -f -d 'Drop lines matching REGEX (repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l json -d 'JSON Lines, one object per line'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l format -r -f -d 'Write each line through TEMPLATE, with fields {job} {rank} {stream} {time} (seconds since start) {timestamp} {line} {eol}'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -s f -l follow -d 'Keep printing new lines'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -s h -l help -d 'Show this message and exit'
