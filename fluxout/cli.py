@@ -207,6 +207,7 @@ def line_options(f: F) -> F:
             "--grep",
             "--include",
             "include",
+            envvar="FLUXOUT_GREP",
             type=RegexType(),
             multiple=True,
             help="Only lines matching REGEX (repeatable: any of them).",
@@ -261,6 +262,7 @@ def common_options(f: F) -> F:
             "--color",
             "--colour",
             "color",
+            envvar="FLUXOUT_COLOR",
             type=click.Choice(["auto", "always", "never"]),
             default="auto",
             is_flag=False,
@@ -334,7 +336,7 @@ def _run(request: Request) -> None:
 
 
 @click.group(context_settings=CONTEXT, epilog=EPILOG)
-@click.version_option(__version__, "-V", "--version", prog_name="fluxout")
+@click.version_option(__version__, "-V", "--version", prog_name="fluxout", allow_from_autoenv=False)
 def cli() -> None:
     """Read and follow the output and events of Flux jobs.
 
@@ -377,17 +379,27 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
 @cli.command(epilog=EPILOG)
 @common_options
 @output_options
-@click.option("--json", "json_", is_flag=True, help="JSON Lines, one object per event.")
+@click.option(
+    "--json", "json_", envvar="FLUXOUT_JSON", is_flag=True, help="JSON Lines, one object per event."
+)
 @click.option(
     "--eventlog",
     "eventlogs",
+    envvar="FLUXOUT_EVENTS_EVENTLOG",
     type=click.Choice(["main", "exec", "output", "all"]),
     multiple=True,
     default=("all",),
     show_default=True,
     help="Which eventlogs (repeatable).",
 )
-@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new events.")
+@click.option(
+    "-f",
+    "--follow",
+    "follow_",
+    envvar="FLUXOUT_FOLLOW",
+    is_flag=True,
+    help="Keep printing new events.",
+)
 def events(
     jobs: tuple[str, ...],
     stream: str,
@@ -415,10 +427,13 @@ def events(
 @common_options
 @output_options
 @line_options
-@click.option("--json", "json_", is_flag=True, help="JSON Lines, one object per line.")
+@click.option(
+    "--json", "json_", envvar="FLUXOUT_JSON", is_flag=True, help="JSON Lines, one object per line."
+)
 @click.option(
     "--format",
     "template",
+    envvar="FLUXOUT_LINES_FORMAT",
     default=None,
     metavar="TEMPLATE",
     callback=lambda ctx, param, value: _check_template(value),
@@ -426,7 +441,14 @@ def events(
     "{time} (seconds since start) {timestamp} {line} {eol}; \\n and \\t "
     "are newline and tab.",
 )
-@click.option("-f", "--follow", "follow_", is_flag=True, help="Keep printing new lines.")
+@click.option(
+    "-f",
+    "--follow",
+    "follow_",
+    envvar="FLUXOUT_FOLLOW",
+    is_flag=True,
+    help="Keep printing new lines.",
+)
 def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any) -> None:
     """One record per assembled line: time, rank, stream and text."""
     _run(
