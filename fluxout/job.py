@@ -87,7 +87,14 @@ class Selection:
 
 
 class Problems:
-    """Counts bad input and reports each problem once, as it is found."""
+    """Counts bad input and reports each problem once, as it is found.
+
+    A file that is not an eventlog at all would give one message per line:
+    after MAX_REPORTED errors the rest are only counted, and ``summary``
+    gives the total.
+    """
+
+    MAX_REPORTED = 20
 
     def __init__(self, job: str, report: Callable[[str], None]) -> None:
         self.job = job
@@ -95,11 +102,18 @@ class Problems:
         self.errors = 0
 
     def __call__(self, problem: Problem) -> None:
-        if problem.severity == "error":
-            self.errors += 1
-            self.report(f"{self.job}: {problem}")
-        else:
+        if problem.severity != "error":
             self.report(f"{self.job}: warning: {problem}")
+            return
+        self.errors += 1
+        if self.errors <= self.MAX_REPORTED:
+            self.report(f"{self.job}: {problem}")
+        if self.errors == self.MAX_REPORTED:
+            self.report(f"{self.job}: too many bad lines: only counting the rest")
+
+    def summary(self) -> None:
+        if self.errors > self.MAX_REPORTED:
+            self.report(f"{self.job}: {self.errors} bad lines in all")
 
 
 class Completion:
@@ -275,6 +289,7 @@ class JobOutput:
             if self.opts.summary:
                 for line in failure_summary(self.info, self.redirects):
                     self.out.error(f"{self.name}: {line}")
+        self.problems.summary()
         if self.problems.errors and status == 0:
             status = 1
         return status

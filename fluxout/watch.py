@@ -369,6 +369,7 @@ def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
         if _wanted_event(event, eventlog, req, select):
             out.entry(eventlog, event, zero)
             out.batch_done()
+    problems.summary()
     return ExitStatus.ERROR if problems.errors else ExitStatus.SUCCESS
 
 

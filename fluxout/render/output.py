@@ -25,6 +25,9 @@ LEVEL_LABELS = ("FATAL", "FATAL", "FATAL", "ERROR", " WARN", None, "DEBUG", "TRA
 
 FD = {"stdout": STDOUT, "stderr": STDERR}
 
+# Lines at least this long are written in pieces rather than concatenated.
+HUGE_LINE = 1 << 20
+
 
 def level_label(level: int) -> str | None:
     if 0 <= level < len(LEVEL_LABELS):
@@ -180,7 +183,11 @@ class TextRenderer:
             prefixes = self._prefixes
             for line in lines:
                 fd = 0 if line.stream == "stdout" else 1
-                write(fd, prefixes[fd] + label(fd, line.rank) + line.text + b"\n")
+                if len(line.text) < HUGE_LINE:
+                    write(fd, prefixes[fd] + label(fd, line.rank) + line.text + b"\n")
+                else:  # no extra copy of a huge line just to put a label on it
+                    head = prefixes[fd] + label(fd, line.rank)
+                    self.sink.write_many(fd, [head, line.text, b"\n"], len(line.text) + 1)
             return
         for line in lines:
             fd = 0 if line.stream == "stdout" else 1

@@ -64,8 +64,25 @@ _MAIN_EVENTS = (
 HEAD_BYTES = 1 << 16
 
 
+INPUT_MESSAGE = (
+    "this is a job's input eventlog (guest.input), not its output: "
+    "give the output eventlog or the job's directory"
+)
+
+
+def classify_known(head: bytes, name: str) -> str:
+    """``classify``, refusing a job's input eventlog with a clear message."""
+    eventlog = classify(head)
+    if eventlog == "input":
+        raise FluxoutError(name, INPUT_MESSAGE)
+    return eventlog
+
+
 def classify(head: bytes) -> str:
     """Which eventlog a saved file holds, from the first event names in it."""
+    first = head.split(b"\n", 1)[0]
+    if b'"header"' in first and b'"stdin"' in first:
+        return "input"  # guest.input: its header counts stdin streams
     for line in head.split(b"\n"):
         start = line.find(b'"name"')
         if start < 0:
@@ -105,7 +122,7 @@ class PathSource:
                     )
             else:
                 with path.open("rb") as f:
-                    self.files[classify(f.read(HEAD_BYTES))] = path
+                    self.files[classify_known(f.read(HEAD_BYTES), name)] = path
         except FileNotFoundError:
             raise FluxoutError(name, "no such file or directory") from None
         except OSError as exc:
@@ -180,7 +197,7 @@ class StdinSource:
             if b"\n" in chunk:
                 break
         self._head = b"".join(parts)
-        self.eventlog = classify(self._head)
+        self.eventlog = classify_known(self._head, self.name)
         self.eventlogs = frozenset((self.eventlog,))
 
     def _read(self) -> bytes:
