@@ -17,12 +17,14 @@ user; when the job ends, job-exec grafts the guest namespace into
 ``job.<id>.guest``, then removes the namespace (a watch on it then fails
 with EOPNOTSUPP), then posts ``release`` with ``final: true``.
 
-``cat`` reads each eventlog in one lookup of ``job.<id>.<key>`` (the symlink
-makes this work for running jobs too).  ``follow`` watches the main eventlog
+``cat`` reads each eventlog in one bulk read of ``job.<id>.<key>`` (the
+symlink makes this work for running jobs too): the value's tree object,
+then its blobs straight from the content store, pipelined (instance owner;
+anyone else gets one plain lookup).  ``follow`` watches the main eventlog
 (KVS append watch), and once the job has started, the guest keys with a
 FLUX_KVS_WATCH | FLUX_KVS_WATCH_APPEND watch in the guest namespace, which
 delivers appended chunks; when the namespace goes, the rest is read from the
-graft in one lookup, skipping the bytes already seen.  When the primary
+graft in one bulk read, skipping the bytes already seen.  When the primary
 namespace is not readable (EPERM: the user does not own the instance), the
 main eventlog comes from job-info (which checks access) and the finished
 eventlogs from ``job-info.lookup``; the guest namespace stays readable for
@@ -31,6 +33,7 @@ the job's owner.
 
 from __future__ import annotations
 
+import base64
 import errno
 import glob
 import os
@@ -38,9 +41,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import orjson
 
@@ -53,6 +57,8 @@ CHUNK = 1 << 20
 # How long one wait on the reactor lasts at most: the follow loop yields
 # IDLE this often, and signal handlers (SIGTERM) run at least this often.
 POLL_SECONDS = 0.25
+# Blobs of a big value requested from the content store at a time.
+LOAD_WINDOW = 8
 # Synchronous RPCs wait in slices this long, so Ctrl-C is seen promptly.
 RPC_SLICE = 0.25
 # A lookup through the job.<id>.guest symlink can race the graft that
@@ -85,10 +91,6 @@ GUEST_KEYS = {
 
 # -- the boundary --------------------------------------------------------------
 
-# A value read in one lookup: bytes, or a view of the reply it came in.
-Value = bytes | memoryview
-_V = TypeVar("_V", bytes, memoryview)
-
 
 class Watch(Protocol):
     """A streaming lookup: values arrive while the boundary waits."""
@@ -113,8 +115,13 @@ class Boundary(Protocol):
     EPERM).  A namespace that does not exist (any more) is EOPNOTSUPP.
     """
 
-    def lookup(self, key: str, namespace: str | None = None) -> Value | None:
+    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
         """One KVS lookup (primary namespace unless ``namespace``)."""
+        ...
+
+    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
+        """A big value, in pieces: what ``lookup`` gives, without holding it
+        all at once.  Errors about the key are raised by the call itself."""
         ...
 
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
@@ -304,8 +311,9 @@ class FluxBoundary:
         try:
             handle = flux.Flux(uri) if uri else flux.Flux()
         except OSError as exc:
-            where = uri or os.environ.get("FLUX_URI") or "the default instance"
-            raise NoFluxError(job, f"cannot connect to Flux at {where}: {_strerror(exc)}") from None
+            where = uri or os.environ.get("FLUX_URI") or "the system instance (FLUX_URI is not set)"
+            why = _strerror(exc).removeprefix("Unable to connect to Flux: ")
+            raise NoFluxError(job, f"cannot connect to Flux at {where}: {why}") from None
         return cls(flux, handle)
 
     # errors
@@ -348,32 +356,90 @@ class FluxBoundary:
 
     # the Boundary protocol
 
-    def lookup(self, key: str, namespace: str | None = None) -> Value | None:
-        lib, ffi = self.lib, self.ffi
-        ns = namespace.encode() if namespace else ffi.NULL
-        future = lib.flux_kvs_lookup(self.h, ns, 0, key.encode())
-        if future == ffi.NULL:
+    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
+        ns = namespace.encode() if namespace else self.ffi.NULL
+        future = self.lib.flux_kvs_lookup(self.h, ns, 0, key.encode())
+        if future == self.ffi.NULL:
             raise self._oserror(None)
-        data = ffi.new("const void *[1]")
-        size = ffi.new("size_t *")
         try:
             self._sync(future)
-            if lib.flux_kvs_lookup_get_raw(future, data, size) < 0:
-                raise self._oserror(future)
+            return self._kvs_value(future)
         except FileNotFoundError:
-            lib.flux_future_destroy(future)
             return None
-        except BaseException:
+        finally:
+            self.lib.flux_future_destroy(future)
+
+    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
+        """The value's tree object, then its blobs from the content store.
+
+        A KVS lookup of a big value sends it back base64-encoded in one JSON
+        message; its blobs come raw, each in its own message, and pipelined
+        that is an order of magnitude faster (29 MB: 1.5 s against 0.1 s).
+        content.load is for the instance owner only: anyone else gets the
+        value through ``lookup``.
+        """
+        lib, ffi = self.lib, self.ffi
+        ns = namespace.encode() if namespace else ffi.NULL
+        future = lib.flux_kvs_lookup(self.h, ns, lib.FLUX_KVS_TREEOBJ, key.encode())
+        if future == ffi.NULL:
+            raise self._oserror(None)
+        try:
+            self._sync(future)
+            text = ffi.new("const char *[1]")
+            if lib.flux_kvs_lookup_get_treeobj(future, text) < 0:
+                exc = self._oserror(future)
+                if isinstance(exc, FileNotFoundError):
+                    return None
+                raise exc
+            tree = orjson.loads(ffi.string(text[0]))
+        finally:
             lib.flux_future_destroy(future)
-            raise
-        if data[0] == ffi.NULL or size[0] == 0:
-            lib.flux_future_destroy(future)
-            return b""
-        # No copy of what may be a big value: it stays in the future, which
-        # is destroyed when the last view of it goes.
-        destroy = lib.flux_future_destroy
-        owner = ffi.gc(ffi.cast("char *", data[0]), lambda _ptr: destroy(future))
-        return memoryview(ffi.buffer(owner, size[0]))
+        kind = tree.get("type") if isinstance(tree, dict) else None
+        if kind == "val":
+            return iter((base64.b64decode(tree.get("data") or ""),))
+        if kind != "valref" or not isinstance(tree.get("data"), list):
+            raise IsADirectoryError(errno.EISDIR, f"{key}: not a value ({kind})")
+        return self._blobs(tree["data"], key, namespace)
+
+    def _blobs(self, refs: list[str], key: str, namespace: str | None) -> Iterator[bytes]:
+        """The blobs ``refs`` in order, LOAD_WINDOW requests in flight."""
+        lib, ffi = self.lib, self.ffi
+        pending: deque[Any] = deque()
+        data = ffi.new("const void *[1]")
+        size = ffi.new("size_t *")
+        sent = 0
+        first = True
+        try:
+            while sent < len(refs) or pending:
+                while sent < len(refs) and len(pending) < LOAD_WINDOW:
+                    digest = bytes.fromhex(refs[sent].partition("-")[2])
+                    future = lib.flux_rpc_raw(
+                        self.h, b"content.load", digest, len(digest), lib.FLUX_NODEID_ANY, 0
+                    )
+                    if future == ffi.NULL:
+                        raise self._oserror(None)
+                    pending.append(future)
+                    sent += 1
+                future = pending.popleft()
+                try:
+                    self._sync(future)
+                    if lib.flux_rpc_get_raw(future, data, size) < 0:
+                        exc = self._oserror(future)
+                        if isinstance(exc, PermissionError) and first:
+                            # Not the instance owner: the plain lookup.
+                            value = self.lookup(key, namespace)
+                            if value:
+                                yield value
+                            return
+                        raise exc
+                    blob = bytes(ffi.buffer(data[0], size[0])) if size[0] else b""
+                finally:
+                    lib.flux_future_destroy(future)
+                first = False
+                yield blob
+        finally:
+            for future in pending:
+                lib.flux_future_destroy(future)
 
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         lib, ffi = self.lib, self.ffi
@@ -472,12 +538,12 @@ class _Cursor:
         self.pos = 0  # bytes received from the current stream
         self.seen = 0  # bytes passed on
 
-    def feed(self, data: _V) -> _V:
+    def feed(self, data: bytes) -> bytes:
         """The part of ``data`` not yet passed on."""
         start = self.pos
         self.pos += len(data)
         if self.pos <= self.seen:
-            return data[:0]  # already passed on
+            return b""  # already passed on
         new = data[self.seen - start :] if start < self.seen else data
         self.seen = self.pos
         return new
@@ -557,7 +623,7 @@ class FluxJobSource:
 
     def error(self, exc: OSError, what: str = "") -> FluxoutError:
         num = exc.errno
-        if num == errno.ENOENT:
+        if num == errno.ENOENT and what in ("", "eventlog"):
             return FluxoutError(self.name, "no such job")
         if num in (errno.EPERM, errno.EACCES):
             return FluxoutError(self.name, "that is not your job")
@@ -571,39 +637,57 @@ class FluxJobSource:
     # one-shot reads
 
     def read_main(self) -> bytes:
-        """The main eventlog now: the job must exist and be ours."""
+        """The main eventlog now (one lookup): the job must exist and be ours."""
+        key = f"{self.kvsdir}.eventlog"
         try:
-            value = self._read_key("eventlog")
+            value = None
+            if self.direct:
+                try:
+                    value = self.boundary.lookup(key)
+                except PermissionError:
+                    self.direct = False
+            if not self.direct:
+                value = self.boundary.job_info_lookup(self.jobid, "eventlog")
         except OSError as exc:
             raise self.error(exc, "eventlog") from None
         if value is None:
             raise FluxoutError(self.name, "no such job")
-        return bytes(value)
+        return value
 
-    def _read_key(self, key: str) -> Value | None:
-        """``job.<id>.<key>``: directly, or through job-info when denied."""
+    def _open_guest(self, key: str) -> Iterator[bytes] | None:
+        """``job.<id>.<key>`` in pieces: directly, or through job-info when denied."""
         if self.direct:
             try:
-                return self.boundary.lookup(f"{self.kvsdir}.{key}")
+                return self.boundary.read(f"{self.kvsdir}.{key}")
             except PermissionError:
                 self.direct = False
-        return self.boundary.job_info_lookup(self.jobid, key)
+        value = self.boundary.job_info_lookup(self.jobid, key)
+        return None if value is None else iter((value,))
 
-    def read_guest(self, log: _GuestLog) -> Value | None:
-        """A guest eventlog in one lookup (running or finished job).
+    def read_guest(self, log: _GuestLog) -> Iterator[bytes]:
+        """A guest eventlog as it is now, in one bulk read (running or
+        finished job; nothing when there is none).
 
         ``job.<id>.guest`` is a symlink into the guest namespace while the
-        job runs and the graft afterwards: a lookup racing the switch sees
+        job runs and the graft afterwards: a read racing the switch sees
         EOPNOTSUPP and is retried.
         """
         for _ in range(GRAFT_RETRIES):
             try:
-                return self._read_key(log.job_key)
+                pieces = self._open_guest(log.job_key)
+                break
             except OSError as exc:
                 if exc.errno != errno.EOPNOTSUPP:
                     raise self.error(exc, log.job_key) from None
             time.sleep(GRAFT_DELAY)
-        raise FluxoutError(self.name, f"{log.job_key}: guest namespace went away")
+        else:
+            raise FluxoutError(self.name, f"{log.job_key}: the guest namespace went away")
+        if pieces is None:
+            return
+        try:
+            yield from pieces
+        except OSError as exc:
+            raise self.error(exc, log.job_key) from None
 
     def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
         # The main eventlog first, in every case: the job's state.
@@ -616,9 +700,8 @@ class FluxJobSource:
             yield from _slices("main", main)
         for eventlog in ("exec", "output"):
             if eventlog in wanted:
-                value = self.read_guest(_GuestLog(eventlog))
-                if value:
-                    yield from _slices(eventlog, value)
+                for piece in self.read_guest(_GuestLog(eventlog)):
+                    yield from _slices(eventlog, piece)
 
     # follow
 
@@ -634,12 +717,10 @@ class FluxJobSource:
                 if new := log.feed(data):
                     yield log.eventlog, new
             log.restart(None)
-        value = self.read_guest(log)
-        log.done = True
-        if value:
-            rest = log.feed(memoryview(value))
-            if rest:
+        for piece in self.read_guest(log):
+            if rest := log.feed(piece):
                 yield from _slices(log.eventlog, rest)
+        log.done = True
 
     def _guest(self, log: _GuestLog, job: _MainLog) -> Iterator[tuple[str, bytes]]:
         """What a guest eventlog has for us now."""
@@ -679,13 +760,14 @@ class FluxJobSource:
                 main = self._open_main()
                 job.pos = 0  # the watch gives the eventlog from its start
             while True:
-                out: list[tuple[str, bytes]] = []
+                news = False  # anything passed on in this round
                 if main is not None:
                     for data in main.take():
                         if new := job.feed(data):
                             job.scan(new)
                             if "main" in wanted:
-                                out.append(("main", new))
+                                news = True
+                                yield "main", new
                     err = main.error
                     if err is not None:
                         if err.errno != errno.ENODATA:
@@ -695,11 +777,12 @@ class FluxJobSource:
                         main = None
                 for log in guests:
                     if not log.done:
-                        out.extend(self._guest(log, job))
-                yield from out
+                        for chunk in self._guest(log, job):
+                            news = True
+                            yield chunk
                 if job.clean and all(log.done for log in guests):
                     return
-                if not out:
+                if not news:
                     yield IDLE, b""
                     self.boundary.wait(POLL_SECONDS)
         except OSError as exc:
@@ -711,10 +794,10 @@ class FluxJobSource:
                 main.cancel()
 
 
-def _slices(eventlog: str, value: Value) -> Iterator[tuple[str, bytes]]:
+def _slices(eventlog: str, value: bytes) -> Iterator[tuple[str, bytes]]:
     """A value as chunks of bytes for the core, in slices of CHUNK bytes."""
     if len(value) <= CHUNK:
-        yield eventlog, bytes(value)
+        yield eventlog, value
         return
     view = memoryview(value)
     for start in range(0, len(value), CHUNK):

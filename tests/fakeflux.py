@@ -1,0 +1,357 @@
+"""A fake Flux instance that replays one captured fixture job.
+
+It implements ``fluxout.sources.flux.Boundary`` the way flux-core 0.88 behaves
+(checked against a real instance, see tests/test_integration.py):
+
+* the main eventlog is ``job.<kvs>.eventlog`` in the primary namespace;
+* from the exec system's ``init`` until ``release`` (final), the guest
+  namespace ``job-<id>`` holds ``output`` and ``exec.eventlog``, and
+  ``job.<kvs>.guest`` is a symlink to it, so a lookup of
+  ``job.<kvs>.guest.output`` reads the live value;
+* at ``release`` the namespace is grafted into ``job.<kvs>.guest`` and removed:
+  a lookup or watch in it then fails with EOPNOTSUPP;
+* KVS watches (FLUX_KVS_WATCH | FLUX_KVS_WATCH_APPEND) deliver the whole value,
+  then what was appended since; job-info watches deliver one entry at a time
+  and end (ENODATA) after ``clean``.
+
+Each line of an eventlog appears at its own timestamp (fixture time, seconds
+since the job's submit event), replayed ``scale`` real seconds per fixture
+second from ``start_at``; ``scale=0`` jumps from one change to the next with
+no real sleeping.  ``start_at=None`` arrives after the job is over.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+
+from fluxout.jobid import format_jobid, parse_jobid
+
+OWNER = "owner"  # the instance owner: reads everything directly
+GUEST = "guest"  # the job's owner, not the instance's: job-info and guest namespace
+OTHER = "other"  # someone else: denied everywhere
+
+PIECE = 4096  # the size of the pieces ``read`` gives a value in
+
+
+class Eventlog:
+    """One eventlog of the fixture: its bytes, and when each line appeared."""
+
+    def __init__(self, data: bytes, t0: float, end: float = math.inf) -> None:
+        self.data = data
+        self.ends: list[int] = []  # byte offset after each line
+        self.times: list[float] = []  # when each line is visible (monotonic)
+        pos = 0
+        latest = -math.inf
+        for line in data.splitlines(keepends=True):
+            pos += len(line)
+            try:
+                stamp = float(orjson.loads(line)["timestamp"]) - t0
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                stamp = latest
+            latest = min(max(latest, stamp), end)
+            self.ends.append(pos)
+            self.times.append(latest)
+
+    def at(self, t: float) -> bytes:
+        """The value at fixture time t."""
+        n = bisect.bisect_right(self.times, t)
+        return self.data[: self.ends[n - 1]] if n else b""
+
+    def lines_at(self, t: float) -> list[bytes]:
+        return self.at(t).splitlines(keepends=True)
+
+
+class Clock:
+    """Fixture time, started at the first question asked."""
+
+    def __init__(self, scale: float, start_at: float) -> None:
+        self.scale = scale
+        self.start_at = start_at
+        self.real0: float | None = None
+        self.virtual = start_at
+
+    def now(self) -> float:
+        if self.scale == 0:
+            return self.virtual
+        if self.real0 is None:
+            self.real0 = time.monotonic()
+        return self.start_at + (time.monotonic() - self.real0) / self.scale
+
+    def sleep_until(self, t: float, timeout: float) -> None:
+        """Let fixture time pass up to t, or for timeout real seconds."""
+        now = self.now()
+        if self.scale == 0:
+            self.virtual = t if t < math.inf else now + timeout
+            return
+        time.sleep(max(0.0, min(timeout, (t - now) * self.scale)))
+
+
+class FakeWatch:
+    """A watch whose state at any time is a function of fixture time."""
+
+    def __init__(
+        self,
+        fake: FakeFlux,
+        key: str,
+        state: Callable[[float], tuple[list[bytes], OSError | None]],
+        append: bool,
+    ) -> None:
+        self.fake = fake
+        self.key = key  # as in FakeFlux.calls
+        self.state = state  # t -> (values from the start, then the error)
+        self.append = append
+        self.given = 0  # values (or bytes, for an append watch) delivered
+        self._error: OSError | None = None
+        self.canceled = False
+
+    @property
+    def error(self) -> OSError | None:
+        return self._error
+
+    def take(self) -> list[bytes]:
+        if self.canceled or self._error is not None:
+            return []
+        values, err = self.state(self.fake.now())
+        if self.append:
+            value = b"".join(values)
+            new = [value[self.given :]] if len(value) > self.given else []
+            self.given = max(self.given, len(value))
+        else:
+            new = values[self.given :]
+            self.given = max(self.given, len(values))
+        if err is not None:
+            self._error = err
+        return new
+
+    def cancel(self) -> None:
+        self.canceled = True
+
+
+def _enotsup() -> OSError:
+    return OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+
+def _eperm() -> OSError:
+    return PermissionError(errno.EPERM, "Operation not permitted")
+
+
+class FakeFlux:
+    """A Boundary replaying the fixture job in ``case``."""
+
+    def __init__(
+        self,
+        case: Path,
+        *,
+        user: str = OWNER,
+        scale: float = 0.0,
+        start_at: float | None = 0.0,
+        lose_tail: float = 0.0,
+        die_at: float | None = None,
+        interrupt_at: float | None = None,
+        hold: bool = False,
+    ) -> None:
+        meta = json.loads((case / "case.json").read_text())
+        self.jobid = parse_jobid(meta["jobid"])
+        self.f58 = format_jobid(self.jobid)
+        self.kvs = format_jobid(self.jobid, "kvs")
+        self.namespace = f"job-{self.jobid}"
+        self.user = user
+        self.lose_tail = lose_tail
+        self.die_at = die_at
+        self.interrupt_at = interrupt_at  # Ctrl-C, in fixture time
+        self.calls: list[tuple[str, str]] = []
+        self.watches: list[FakeWatch] = []
+
+        main_bytes = (case / "eventlog").read_bytes()
+        if hold:
+            # The job as it was before its exception and cleanup: it never ends.
+            kept = main_bytes.splitlines(keepends=True)
+            main_bytes = b"".join(kept[: self._held_at(kept)])
+        t0 = float(orjson.loads(main_bytes.splitlines()[0])["timestamp"])
+        self.main = Eventlog(main_bytes, t0)
+        self.released = math.inf
+        self.clean = math.inf
+        for line, stamp in zip(main_bytes.splitlines(), self.main.times, strict=True):
+            event = orjson.loads(line)
+            if event["name"] == "release" and event.get("context", {}).get("final"):
+                self.released = stamp
+            elif event["name"] == "clean":
+                self.clean = stamp
+        self.guest: dict[str, Eventlog] = {}
+        for key, name in (("exec.eventlog", "exec.eventlog"), ("output", "output.eventlog")):
+            if (case / name).is_file():
+                self.guest[key] = Eventlog((case / name).read_bytes(), t0, self.released)
+        # job-exec grafts the guest namespace into job.<kvs>.guest and removes
+        # it just before it posts release (final).
+        last = max([-math.inf, *(g.times[-1] for g in self.guest.values() if g.times)])
+        self.removed = max(last, self.released - 1e-4)
+        exec_log = self.guest.get("exec.eventlog")
+        self.created = exec_log.times[0] if exec_log and exec_log.times else math.inf
+        end = max([self.main.times[-1], *(g.times[-1] for g in self.guest.values() if g.times)])
+        self.end = end
+        self.clock = Clock(scale, end + 1.0 if start_at is None else start_at)
+        self.changes = sorted(
+            {*self.main.times, self.created, self.removed}
+            | {t for g in self.guest.values() for t in g.times}
+            | {t for t in (die_at, interrupt_at) if t is not None}
+        )
+
+    @staticmethod
+    def _held_at(lines: list[bytes]) -> int:
+        for i, line in enumerate(lines):
+            if orjson.loads(line)["name"] in ("exception", "start"):
+                return i
+        return len(lines)
+
+    # time
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def _alive(self) -> None:
+        if self.die_at is not None and self.now() >= self.die_at:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    # what the instance holds at time t
+
+    def _guest_live(self, t: float) -> bool:
+        return self.created <= t < self.removed
+
+    def _through_symlink(self, key: str, t: float) -> bytes | None:
+        """job.<kvs>.guest.<key>: the live namespace, then the graft."""
+        log = self.guest.get(key)
+        if log is None or t < self.created:
+            return None
+        value = log.at(t) if t < self.removed else log.data
+        return value or None
+
+    def _primary(self, key: str, t: float) -> bytes | None:
+        if key == f"{self.kvs}.eventlog":
+            return self.main.at(t)
+        for guest_key in ("output", "exec.eventlog"):
+            if key == f"{self.kvs}.guest.{guest_key}":
+                return self._through_symlink(guest_key, t)
+        return None
+
+    # the Boundary protocol
+
+    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
+        self.calls.append(("lookup", key if namespace is None else f"{namespace}::{key}"))
+        return self._lookup(key, namespace)
+
+    def _lookup(self, key: str, namespace: str | None) -> bytes | None:
+        self._alive()
+        t = self.now()
+        if namespace is None:
+            if self.user != OWNER:
+                raise _eperm()
+            return self._primary(key, t)
+        if namespace != self.namespace or not self._guest_live(t):
+            raise _enotsup()
+        if self.user == OTHER:
+            raise _eperm()
+        log = self.guest.get(key)
+        return (log.at(t) or None) if log else None
+
+    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
+        """As lookup, in pieces that do not respect line ends (as blobs)."""
+        self.calls.append(("read", key if namespace is None else f"{namespace}::{key}"))
+        value = self._lookup(key, namespace)
+        if value is None:
+            return None
+        return (value[i : i + PIECE] for i in range(0, len(value), PIECE))
+
+    def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
+        self.calls.append(("job_info_lookup", key))
+        self._alive()
+        if jobid != self.jobid:
+            raise FileNotFoundError(errno.ENOENT, "invalid job id")
+        if self.user == OTHER:
+            raise PermissionError(errno.EPERM, "access is restricted to job/instance owner")
+        t = self.now()
+        if key == "eventlog":
+            return self.main.at(t)
+        if key.startswith("guest."):
+            return self._through_symlink(key[len("guest.") :], t)
+        return None
+
+    def watch(self, key: str, namespace: str | None = None, waitcreate: bool = True) -> FakeWatch:
+        name = key if namespace is None else f"{namespace}::{key}"
+        self.calls.append(("watch", name))
+        self._alive()
+        opened = self.now()
+
+        def primary(t: float) -> tuple[list[bytes], OSError | None]:
+            if self.user != OWNER:
+                return [], _eperm()
+            value = self._primary(key, t)
+            if value is None:
+                if waitcreate:
+                    return [], None
+                return [], FileNotFoundError(errno.ENOENT, "No such file or directory")
+            return [value], None
+
+        def guest(t: float) -> tuple[list[bytes], OSError | None]:
+            if namespace != self.namespace or opened >= self.removed:
+                return [], _enotsup()
+            if t < self.created:
+                return [], None  # WAITCREATE waits for the namespace
+            if self.user == OTHER:
+                return [], _eperm()
+            log = self.guest.get(key)
+            if log is None:
+                return [], None
+            # A watch may miss what is appended just before the namespace
+            # goes (flux-core issue #2386): lose_tail seconds of it, which
+            # then only the graft has.
+            if t < self.removed:
+                return [log.at(min(t, self.removed - self.lose_tail))], None
+            return [log.at(self.removed - self.lose_tail)], _enotsup()
+
+        return self._add(
+            FakeWatch(self, name, primary if namespace is None else guest, append=True)
+        )
+
+    def event_watch(self, jobid: int, eventlog: str) -> FakeWatch:
+        self.calls.append(("event_watch", eventlog))
+        self._alive()
+
+        def state(t: float) -> tuple[list[bytes], OSError | None]:
+            if jobid != self.jobid:
+                return [], FileNotFoundError(errno.ENOENT, "job not found")
+            if self.user == OTHER:
+                return [], _eperm()
+            if eventlog == "eventlog":
+                lines = self.main.lines_at(t)
+                done = t >= self.clean
+                return lines, OSError(errno.ENODATA, "No data available") if done else None
+            value = self._through_symlink(eventlog[len("guest.") :], t)
+            return (value or b"").splitlines(keepends=True), None
+
+        return self._add(FakeWatch(self, eventlog, state, append=False))
+
+    def _add(self, watch: FakeWatch) -> FakeWatch:
+        self.watches.append(watch)
+        return watch
+
+    def wait(self, timeout: float) -> None:
+        self._alive()
+        now = self.now()
+        i = bisect.bisect_right(self.changes, now)
+        nxt = self.changes[i] if i < len(self.changes) else math.inf
+        self.clock.sleep_until(nxt, timeout)
+        now = self.now()
+        if self.die_at is not None and now >= self.die_at:
+            raise ConnectionResetError(errno.ECONNRESET, "the broker closed the connection")
+        if self.interrupt_at is not None and now >= self.interrupt_at:
+            raise KeyboardInterrupt
+        if self.clock.scale == 0 and now > self.end + 600:
+            raise AssertionError("still waiting 10 minutes (fixture time) after the job")
