@@ -198,6 +198,11 @@ class LineSplitter:
         self._dropped = 0  # the length so far of an overlong unfinished line
 
     def feed(self, chunk: bytes) -> list[tuple[int, bytes]]:
+        start, parts = self.split(chunk)
+        return list(zip(range(start, start + len(parts)), parts, strict=True))
+
+    def split(self, chunk: bytes) -> tuple[int, list[bytes]]:
+        """``feed`` without a tuple per line: the first line's number and the lines."""
         parts = chunk.split(b"\n")
         tail = parts.pop()
         if parts and (self._pending or self._dropped):
@@ -210,7 +215,7 @@ class LineSplitter:
             parts = [p if len(p) <= limit else overlong_line(len(p), limit) for p in parts]
         start = self.lineno + 1
         self.lineno += len(parts)
-        return list(zip(range(start, start + len(parts)), parts, strict=True))
+        return start, parts
 
     def end(self) -> list[tuple[int, bytes]]:
         """The last line, when the stream ended without a newline."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
+
+import orjson
 
 from fluxout.eventlog import (
     Data,
@@ -21,6 +23,7 @@ from fluxout.eventlog import (
     Problem,
     Redirect,
     decode_events,
+    event_ranks,
 )
 from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
@@ -44,6 +47,8 @@ class Renderer(Protocol):
     """What JobOutput needs of a renderer (render/ has the implementations)."""
 
     def raw(self, stream: str, data: bytes) -> None: ...
+    def raw_many(self, fd: int, chunks: list[bytes]) -> None: ...
+    def line_prefix(self, fd: int, rank: int) -> bytes | None: ...
     def event(self, stream: str, rank: str, data: bytes) -> None: ...
     def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
@@ -68,6 +73,14 @@ class OutputOptions:
     follow: bool = False
     summary: bool = False
     filters: LineFilter = field(default_factory=LineFilter)
+
+
+# Fast lane: rank string -> the bytes before each line, or False: not shown.
+Prefixes = dict[str, "bytes | Literal[False]"]
+
+
+class _Careful(Exception):
+    """Raised inside the fast lane to hand a line to the careful path."""
 
 
 class Selection:
@@ -162,12 +175,99 @@ class JobOutput:
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
+        # Fast lane: per stream, rank string -> the bytes put before each of
+        # its lines (b"" raw, "R: " labelled), or False for a task not shown.
+        self._prefixes: tuple[Prefixes, Prefixes] = ({}, {})
 
     # -- feeding ----------------------------------------------------------
 
     def feed(self, eventlog: str, chunk: bytes) -> None:
-        self._lines(eventlog, self.splitters[eventlog].feed(chunk))
+        if eventlog == "output" and self.decoder.header is not None and self._fast_ok():
+            start, lines = self.splitters["output"].split(chunk)
+            self._fast(start, lines)
+        else:
+            self._lines(eventlog, self.splitters[eventlog].feed(chunk))
         self.out.batch_done()
+
+    # -- the hot loop -------------------------------------------------------
+
+    def _fast_ok(self) -> bool:
+        """Whether the fast lane can write this job's data events."""
+        if self.filters.active:
+            return False
+        if self.opts.mode == "raw":
+            return True
+        return self.opts.mode == "lines" and self.out.line_prefix(0, 0) is not None
+
+    def _fast(self, first: int, lines: list[bytes]) -> None:
+        """Plain data events (stream, rank, data: one line, or raw mode) go
+        straight to the renderer in batches, with no record built; every
+        other line takes the careful path, in order."""
+        loads = orjson.loads
+        labelled = self.opts.mode == "lines"
+        pending = self.assembler.pending
+        tables = self._prefixes
+        out_table, err_table = tables[0], tables[1]
+        write_many = self.out.raw_many
+        chunks: list[bytes] = []
+        fd = 0
+        for i, line in enumerate(lines):
+            unknown = False
+            try:
+                obj = loads(line)
+                ctx = obj["context"]
+                if obj["name"] == "data" and len(ctx) == 3 and type(obj["timestamp"]) is float:
+                    stream = ctx["stream"]
+                    table = out_table if stream == "stdout" else err_table
+                    rank = ctx["rank"]
+                    prefix = table.get(rank)
+                    if prefix is None:
+                        unknown = True  # a rank string not seen yet: learn it below
+                    elif table is out_table or stream == "stderr":
+                        data = ctx["data"].encode()
+                        if prefix is False:
+                            continue  # a task the request does not show
+                        if labelled and (pending or data.count(b"\n") != 1 or data[-1:] != b"\n"):
+                            raise _Careful  # partial lines: the assembler's job
+                        if table is not tables[fd] and chunks:
+                            write_many(fd, chunks)
+                            chunks = []
+                        fd = 0 if table is out_table else 1
+                        if labelled:
+                            chunks.append(prefix)
+                        chunks.append(data)
+                        continue
+            except Exception:
+                pass  # the careful path says what is wrong with the line
+            obj = ctx = data = None  # not held while the careful path decodes again
+            if chunks:
+                write_many(fd, chunks)
+                chunks = []
+            self._output([(first + i, line)])
+            if unknown:
+                self._learn(stream, rank)
+        if chunks:
+            write_many(fd, chunks)
+
+    def _learn(self, stream: str, rank: str) -> None:
+        """After the careful path took a data event: may its rank take the fast lane?"""
+        if stream not in ("stdout", "stderr") or not isinstance(rank, str):
+            return
+        table = self._prefixes[0 if stream == "stdout" else 1]
+        try:
+            ranks = event_ranks(rank)
+        except ValueError:
+            return  # a bad rank string: the careful path reported it
+        fd = 0 if stream == "stdout" else 1
+        selected = self.select(rank, ranks)
+        if not selected or stream not in self.opts.streams:
+            table[rank] = False
+        elif self.opts.mode == "raw":
+            table[rank] = b""
+        elif len(selected) == 1 and len(ranks) == 1:
+            prefix = self.out.line_prefix(fd, selected.first)
+            if prefix is not None:
+                table[rank] = prefix
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
@@ -268,6 +368,8 @@ class JobOutput:
             count = rec.count.get("stdout")
             if isinstance(count, int):
                 self.out.set_tasks(count)
+                for table in self._prefixes:
+                    table.clear()
             if self.zero is None:
                 self.zero = rec.timestamp
             if self.filters.start is None:

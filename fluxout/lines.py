@@ -70,5 +70,10 @@ class LineAssembler:
         ended = [self.end(stream, rank) for stream, rank in keys]
         return [line for line in ended if line is not None]
 
+    @property
+    def pending(self) -> dict[tuple[str, int], tuple[float, bytes]]:
+        """The unfinished lines (empty when every line so far was whole)."""
+        return self._pending
+
     def pending_bytes(self) -> int:
         return sum(len(text) for _, text in self._pending.values())

@@ -115,6 +115,18 @@ class TextRenderer:
         """Job bytes exactly as written (the undecorated default)."""
         self.sink.write(FD[stream], data)
 
+    def raw_many(self, fd: int, chunks: list[bytes]) -> None:
+        """Many pieces of job bytes (and cached labels) for one stream at once."""
+        self.sink.write_many(fd, chunks, sum(map(len, chunks)))
+
+    def line_prefix(self, fd: int, rank: int) -> bytes | None:
+        """The bytes before each whole line of a task, when that is all the
+        decoration there is (the fast lane); None when lines need more."""
+        fmt = self.fmt
+        if type(self) is not TextRenderer or not fmt.label or fmt.timestamps or fmt.highlight:
+            return None
+        return self._prefixes[fd] + self.label(fd, rank)
+
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
         """Only --split writes per task; elsewhere the bytes go out as they are."""
         self.raw(stream, data)
