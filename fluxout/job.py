@@ -76,7 +76,7 @@ class OutputOptions:
 
 
 # Fast lane: rank string -> the bytes before each line, or False: not shown.
-Prefixes = dict[str, "bytes | Literal[False]"]
+Prefixes = dict[str, "str | Literal[False]"]
 
 
 class _Careful(Exception):
@@ -182,9 +182,15 @@ class JobOutput:
     # -- feeding ----------------------------------------------------------
 
     def feed(self, eventlog: str, chunk: bytes) -> None:
-        if eventlog == "output" and self.decoder.header is not None and self._fast_ok():
+        if eventlog == "output" and self._fast_ok():
             start, lines = self.splitters["output"].split(chunk)
-            self._fast(start, lines)
+            done = 0
+            # Data before the header takes the careful path (it warns once).
+            while self.decoder.header is None and done < len(lines):
+                self._output([(start + done, lines[done])])
+                done += 1
+            if done < len(lines):
+                self._fast(start + done, lines[done:] if done else lines)
         else:
             self._lines(eventlog, self.splitters[eventlog].feed(chunk))
         self.out.batch_done()
@@ -202,14 +208,15 @@ class JobOutput:
     def _fast(self, first: int, lines: list[bytes]) -> None:
         """Plain data events (stream, rank, data: one line, or raw mode) go
         straight to the renderer in batches, with no record built; every
-        other line takes the careful path, in order."""
+        other line takes the careful path, in order. The text is joined and
+        encoded once per batch, not once per event."""
         loads = orjson.loads
         labelled = self.opts.mode == "lines"
         pending = self.assembler.pending
         tables = self._prefixes
         out_table, err_table = tables[0], tables[1]
         write_many = self.out.raw_many
-        chunks: list[bytes] = []
+        chunks: list[str] = []
         fd = 0
         for i, line in enumerate(lines):
             unknown = False
@@ -224,13 +231,15 @@ class JobOutput:
                     if prefix is None:
                         unknown = True  # a rank string not seen yet: learn it below
                     elif table is out_table or stream == "stderr":
-                        data = ctx["data"].encode()
+                        data = ctx["data"]
+                        if type(data) is not str:
+                            raise _Careful
                         if prefix is False:
                             continue  # a task the request does not show
-                        if labelled and (pending or data.count(b"\n") != 1 or data[-1:] != b"\n"):
+                        if labelled and (pending or data.count("\n") != 1 or data[-1:] != "\n"):
                             raise _Careful  # partial lines: the assembler's job
                         if table is not tables[fd] and chunks:
-                            write_many(fd, chunks)
+                            write_many(fd, ["".join(chunks).encode()])
                             chunks = []
                         fd = 0 if table is out_table else 1
                         if labelled:
@@ -241,13 +250,13 @@ class JobOutput:
                 pass  # the careful path says what is wrong with the line
             obj = ctx = data = None  # not held while the careful path decodes again
             if chunks:
-                write_many(fd, chunks)
+                write_many(fd, ["".join(chunks).encode()])
                 chunks = []
             self._output([(first + i, line)])
             if unknown:
                 self._learn(stream, rank)
         if chunks:
-            write_many(fd, chunks)
+            write_many(fd, ["".join(chunks).encode()])
 
     def _learn(self, stream: str, rank: str) -> None:
         """After the careful path took a data event: may its rank take the fast lane?"""
@@ -263,11 +272,11 @@ class JobOutput:
         if not selected or stream not in self.opts.streams:
             table[rank] = False
         elif self.opts.mode == "raw":
-            table[rank] = b""
+            table[rank] = ""
         elif len(selected) == 1 and len(ranks) == 1:
             prefix = self.out.line_prefix(fd, selected.first)
             if prefix is not None:
-                table[rank] = prefix
+                table[rank] = prefix.decode()
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
