@@ -292,15 +292,19 @@ class JobOutput:
             )
         return self.completion.complete
 
-    def finish(self) -> int:
-        """End of input: flush what is held; return the exit status."""
+    def finish(self, complete: bool = True) -> int:
+        """End of input: flush what is held; return the exit status.
+
+        ``complete`` is False when the source failed part way (the instance
+        went away): then the job's end is unknown and no summary is given.
+        """
         for eventlog, splitter in self.splitters.items():
             self._lines(eventlog, splitter.end())
         if self.opts.mode == "lines":
             self._emit(self.assembler.end_all())
         self._history_read = True
         self._emit(self.filters.release())
-        return self._status()
+        return self._status() if complete else 1
 
     # -- decoding ---------------------------------------------------------
 

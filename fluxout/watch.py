@@ -207,8 +207,8 @@ def _follow_many(jobs: list[_Job]) -> list[int]:
             if eventlog == _DONE:
                 if isinstance(payload, BaseException):
                     if isinstance(payload, FluxoutError):
+                        job.pipeline.finish(complete=False)
                         job.out.error(str(payload))
-                        job.pipeline.finish()
                         statuses[i] = ExitStatus.ERROR
                         continue
                     raise payload
@@ -259,7 +259,7 @@ def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> i
         except FluxoutError as exc:
             if req.debug:
                 raise
-            job.pipeline.finish()
+            job.pipeline.finish(complete=False)
             out.error(str(exc))
             worst = max(worst, ExitStatus.ERROR)
     if jobs:
