@@ -27,6 +27,18 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def bundle(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """Several Click options as one decorator, so commands share them."""
+
+    def apply(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
 # Shell log levels as the job shell uses them (RFC 5424 severities, with
 # flux-shell's TRACE at 7); -L accepts these names or 0-7.
 LOG_LEVELS = {
@@ -102,35 +114,31 @@ class JobArgType(click.ParamType[str]):
         return text
 
 
-def output_options(f: F) -> F:
-    """Options shared by the commands that show job output."""
-    options = [
-        click.option(
-            "-t",
-            "--tasks",
-            type=TasksType(),
-            default=None,
-            help="Only these task ranks (RFC 22 idset such as 0-3,7, or all).",
-        ),
-        click.option(
-            "--stream",
-            type=click.Choice(["stdout", "stderr", "all"]),
-            default="all",
-            show_default=True,
-            help="Which output streams.",
-        ),
-        click.option(
-            "-L",
-            "--log-level",
-            type=LogLevelType(),
-            default="trace",
-            show_default=True,
-            help="Show job shell log messages at or above LEVEL (name or 0-7).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+# Options shared by the commands that show job output.
+output_options = bundle(
+    click.option(
+        "-t",
+        "--tasks",
+        type=TasksType(),
+        default=None,
+        help="Only these task ranks (RFC 22 idset such as 0-3,7, or all).",
+    ),
+    click.option(
+        "--stream",
+        type=click.Choice(["stdout", "stderr", "all"]),
+        default="all",
+        show_default=True,
+        help="Which output streams.",
+    ),
+    click.option(
+        "-L",
+        "--log-level",
+        type=LogLevelType(),
+        default="trace",
+        show_default=True,
+        help="Show job shell log messages at or above LEVEL (name or 0-7).",
+    ),
+)
 
 
 class TimeBoundType(click.ParamType[Any]):  # converts to fluxout.filters.TimeBound
@@ -161,148 +169,132 @@ class RegexType(click.ParamType[re.Pattern[bytes]]):
             self.fail(str(exc), param, ctx)
 
 
-def line_options(f: F) -> F:
-    """Per-line filters and decorations (they make fluxout assemble lines)."""
-    options = [
-        click.option(
-            "--timestamps",
-            type=click.Choice(["abs", "rel", "delta"]),
-            is_flag=False,
-            flag_value="abs",
-            default=None,
-            help="Prefix each line with its time: abs (local date and time), "
-            "rel (seconds since the job started) or delta (since the line "
-            "before). Bare --timestamps: abs.",
-        ),
-        click.option(
-            "--head",
-            type=click.IntRange(min=0),
-            default=None,
-            metavar="N",
-            help="Only the first N lines of each task (per stream).",
-        ),
-        click.option(
-            "--tail",
-            type=click.IntRange(min=0),
-            default=None,
-            metavar="N",
-            help="Only the last N lines of each task (per stream); when "
-            "following, then the new lines as they come.",
-        ),
-        click.option(
-            "--since",
-            type=TimeBoundType(),
-            default=None,
-            help="Only lines written from TIME on: a duration after job start "
-            "(30s, 2m, 1h30m) or an absolute time (2026-11-25T10:00:00, "
-            "10:00:00, @EPOCH).",
-        ),
-        click.option(
-            "--until",
-            type=TimeBoundType(),
-            default=None,
-            help="Only lines written up to TIME (same forms as --since).",
-        ),
-        click.option(
-            "--grep",
-            "--include",
-            "include",
-            envvar="FLUXOUT_GREP",
-            type=RegexType(),
-            multiple=True,
-            help="Only lines matching REGEX (repeatable: any of them).",
-        ),
-        click.option(
-            "--exclude",
-            type=RegexType(),
-            multiple=True,
-            help="Drop lines matching REGEX (repeatable).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+# Per-line filters and decorations (they make fluxout assemble lines).
+line_options = bundle(
+    click.option(
+        "--timestamps",
+        type=click.Choice(["abs", "rel", "delta"]),
+        is_flag=False,
+        flag_value="abs",
+        default=None,
+        help="Prefix each line with its time: abs (local date and time), "
+        "rel (seconds since the job started) or delta (since the line "
+        "before). Bare --timestamps: abs.",
+    ),
+    click.option(
+        "--head",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Only the first N lines of each task (per stream).",
+    ),
+    click.option(
+        "--tail",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Only the last N lines of each task (per stream); when "
+        "following, then the new lines as they come.",
+    ),
+    click.option(
+        "--since",
+        type=TimeBoundType(),
+        default=None,
+        help="Only lines written from TIME on: a duration after job start "
+        "(30s, 2m, 1h30m) or an absolute time (2026-11-25T10:00:00, "
+        "10:00:00, @EPOCH).",
+    ),
+    click.option(
+        "--until",
+        type=TimeBoundType(),
+        default=None,
+        help="Only lines written up to TIME (same forms as --since).",
+    ),
+    click.option(
+        "--grep",
+        "--include",
+        "include",
+        envvar="FLUXOUT_GREP",
+        type=RegexType(),
+        multiple=True,
+        help="Only lines matching REGEX (repeatable: any of them).",
+    ),
+    click.option(
+        "--exclude",
+        type=RegexType(),
+        multiple=True,
+        help="Drop lines matching REGEX (repeatable).",
+    ),
+)
 
 
-def show_options(f: F) -> F:
-    """Options of the commands that show job output as a terminal would."""
-    options = [
-        click.option(
-            "--highlight",
-            type=RegexType(),
-            multiple=True,
-            help="Colour matches of REGEX on a terminal (the bytes are "
-            "never changed in a pipe; repeatable).",
-        ),
-        click.option(
-            "--coalesce",
-            is_flag=True,
-            help="Show identical output of several tasks once, under the "
-            "rank set that wrote it (as dshbak -c).",
-        ),
-        click.option(
-            "--split",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            metavar="DIR",
-            help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
-            ".err instead (as srun --output=%t).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+# Options of the commands that show job output as a terminal would.
+show_options = bundle(
+    click.option(
+        "--highlight",
+        type=RegexType(),
+        multiple=True,
+        help="Colour matches of REGEX on a terminal (the bytes are "
+        "never changed in a pipe; repeatable).",
+    ),
+    click.option(
+        "--coalesce",
+        is_flag=True,
+        help="Show identical output of several tasks once, under the "
+        "rank set that wrote it (as dshbak -c).",
+    ),
+    click.option(
+        "--split",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        metavar="DIR",
+        help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
+        ".err instead (as srun --output=%t).",
+    ),
+)
 
 
-def common_options(f: F) -> F:
-    """Options every command has."""
-    options = [
-        click.argument("jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."),
-        click.option(
-            "--color",
-            "--colour",
-            "color",
-            envvar="FLUXOUT_COLOR",
-            type=click.Choice(["auto", "always", "never"]),
-            default="auto",
-            is_flag=False,
-            flag_value="always",
-            show_default=True,
-            help="Colour fluxout's labels and messages (bare --color: always). "
-            "auto honours NO_COLOR and FORCE_COLOR.",
-        ),
-        click.option(
-            "--uri",
-            envvar="FLUX_URI",
-            default=None,
-            help="Flux instance to read jobs from [default: $FLUX_URI].",
-        ),
-        click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+# Options every command has.
+common_options = bundle(
+    click.argument("jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."),
+    click.option(
+        "--color",
+        "--colour",
+        "color",
+        envvar="FLUXOUT_COLOR",
+        type=click.Choice(["auto", "always", "never"]),
+        default="auto",
+        is_flag=False,
+        flag_value="always",
+        show_default=True,
+        help="Colour fluxout's labels and messages (bare --color: always). "
+        "auto honours NO_COLOR and FORCE_COLOR.",
+    ),
+    click.option(
+        "--uri",
+        envvar="FLUX_URI",
+        default=None,
+        help="Flux instance to read jobs from [default: $FLUX_URI].",
+    ),
+    click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks."),
+)
 
 
-def label_options(f: F) -> F:
-    options = [
-        click.option(
-            "-l",
-            "--label",
-            is_flag=True,
-            help="Prefix each line with its task rank, 'R: '.",
-        ),
-        click.option(
-            "-u",
-            "--unbuffered",
-            is_flag=True,
-            help="Write data as it arrives, without assembling lines "
-            "(with -l, labels each write as flux job attach -l does).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+label_options = bundle(
+    click.option(
+        "-l",
+        "--label",
+        is_flag=True,
+        help="Prefix each line with its task rank, 'R: '.",
+    ),
+    click.option(
+        "-u",
+        "--unbuffered",
+        is_flag=True,
+        help="Write data as it arrives, without assembling lines "
+        "(with -l, labels each write as flux job attach -l does).",
+    ),
+)
 
 
 def _check_template(value: str | None) -> str | None:
