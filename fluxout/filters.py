@@ -7,7 +7,6 @@ first three lines each task wrote, whatever the shell's buffering did.
 from __future__ import annotations
 
 import re
-import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -158,7 +157,3 @@ class LineFilter:
         self._tails.clear()
         held.sort(key=lambda line: line.timestamp)
         return held
-
-
-def now() -> float:
-    return time.time()
