@@ -364,6 +364,15 @@ class OutputDecoder:
                     continue
             yield record
 
+    def decode_parsed(self, lineno: int, obj: object) -> OutputRecord | None:
+        """``decode`` of one line whose JSON was already parsed into ``obj``."""
+        record: OutputRecord | None = None
+        if self.header is not None:
+            record = _fast_data(obj)
+        if record is None:
+            record = self._decode_obj(lineno, obj)
+        return record
+
     def _decode_slow(self, lineno: int, line: bytes) -> OutputRecord | None:
         """One line checked field by field, without the fast path."""
         try:

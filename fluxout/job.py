@@ -220,6 +220,7 @@ class JobOutput:
         fd = 0
         for i, line in enumerate(lines):
             unknown = False
+            obj = None
             try:
                 obj = loads(line)
                 ctx = obj["context"]
@@ -236,7 +237,7 @@ class JobOutput:
                             raise _Careful
                         if prefix is False:
                             continue  # a task the request does not show
-                        if labelled and (pending or data.count("\n") != 1 or data[-1:] != "\n"):
+                        if labelled and (pending or not data or data.find("\n") != len(data) - 1):
                             raise _Careful  # partial lines: the assembler's job
                         if table is not tables[fd] and chunks:
                             write_many(fd, ["".join(chunks).encode()])
@@ -248,11 +249,17 @@ class JobOutput:
                         continue
             except Exception:
                 pass  # the careful path says what is wrong with the line
-            obj = ctx = data = None  # not held while the careful path decodes again
+            ctx = data = None
             if chunks:
                 write_many(fd, ["".join(chunks).encode()])
                 chunks = []
-            self._output([(first + i, line)])
+            if obj is None:  # not JSON: the careful path says why
+                self._output([(first + i, line)])
+            else:  # parsed already: decode it once, field by field
+                rec = self.decoder.decode_parsed(first + i, obj)
+                obj = None
+                if rec is not None:
+                    self._record(rec)
             if unknown:
                 self._learn(stream, rank)
         if chunks:
@@ -344,36 +351,38 @@ class JobOutput:
             self.out.lines(lines, start if start is not None else self.zero)
 
     def _output(self, lines: list[tuple[int, bytes]]) -> None:
+        for rec in self.decoder.decode(lines):
+            self._record(rec)
+
+    def _record(self, rec: OutputRecord) -> None:
+        """One decoded output record through the careful path."""
         out = self.out
         streams = self.opts.streams
-        all_streams = len(streams) == 2
-        select = self.select
         mode = self.opts.mode
         assembler = self.assembler
-        for rec in self.decoder.decode(lines):
-            if type(rec) is Data:
-                if rec.eof:
-                    self.completion.end(rec.stream, rec.ranks)
-                if not all_streams and rec.stream not in streams:
-                    continue
-                ranks = select(rec.rank, rec.ranks)
-                if not ranks:
-                    continue
-                if rec.data:
-                    if mode == "raw":
-                        out.raw(rec.stream, rec.data)
-                    elif mode == "lines":
-                        self._emit(assembler.feed(rec.timestamp, rec.stream, ranks, rec.data))
-                    elif mode == "split":
-                        out.split(rec.stream, ranks, rec.data)
-                    else:
-                        rank = rec.rank if ranks is rec.ranks else ranks.format()
-                        out.event(rec.stream, rank, rec.data)
-                if rec.eof and mode == "lines":
-                    ended = [assembler.end(rec.stream, r) for r in ranks]
-                    self._emit([line for line in ended if line is not None])
-            elif type(rec) is not Data:
-                self._other(rec)
+        if type(rec) is Data:
+            if rec.eof:
+                self.completion.end(rec.stream, rec.ranks)
+            if rec.stream not in streams:
+                return
+            ranks = self.select(rec.rank, rec.ranks)
+            if not ranks:
+                return
+            if rec.data:
+                if mode == "raw":
+                    out.raw(rec.stream, rec.data)
+                elif mode == "lines":
+                    self._emit(assembler.feed(rec.timestamp, rec.stream, ranks, rec.data))
+                elif mode == "split":
+                    out.split(rec.stream, ranks, rec.data)
+                else:
+                    rank = rec.rank if ranks is rec.ranks else ranks.format()
+                    out.event(rec.stream, rank, rec.data)
+            if rec.eof and mode == "lines":
+                ended = [assembler.end(rec.stream, r) for r in ranks]
+                self._emit([line for line in ended if line is not None])
+        else:
+            self._other(rec)
 
     def _other(self, rec: OutputRecord) -> None:
         if isinstance(rec, Header):
