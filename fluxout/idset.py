@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-# RFC 22 ids are unsigned 32-bit; flux-core reserves UINT_MAX as "invalid".
+# RFC 22 ids are unsigned 32-bit, UINT_MAX meaning "none". (flux-core's own
+# decoder stops lower, at 2**31; accepting more here loses nothing.)
 MAX_ID = 2**32 - 2
 
 
