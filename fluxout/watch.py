@@ -28,7 +28,7 @@ from fluxout.job import (
     Renderer,
     Selection,
 )
-from fluxout.render.output import LineFormat, TextRenderer
+from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
@@ -104,37 +104,30 @@ def job_short_name(arg: str) -> str:
     return Path(arg.rstrip("/")).name or arg
 
 
-def _renderer(
-    req: Request, term: Terminal, sink: Sink, job: str, index: int, several: bool
-) -> TextRenderer:
+def _renderer(req: Request, output: Output, job: str, index: int, several: bool) -> TextRenderer:
     from fluxout.render.styles import JOB_PALETTE
 
-    color_out, color_err = term.color(req.color)
-    flush = req.follow or term.stdout_tty
+    if req.command == "events":
+        return EventsRenderer(output, job, req.json)
+    if req.command == "lines":
+        return LinesRenderer(output, job, req.json, req.template)
+    if req.split is not None:
+        from fluxout.render.split import SplitRenderer
+
+        return SplitRenderer(output, req.split / job_short_name(job))
     fmt = LineFormat(
         label=req.label,
         timestamps=req.timestamps,
         prefix=f"{job_short_name(job)}: " if several else "",
-        pad=term.stdout_tty and color_out,
+        pad=output.terminal.stdout_tty and output.color[0],
         highlight=list(req.highlight),
     )
     style = JOB_PALETTE[index % len(JOB_PALETTE)]
-    if req.command == "events":
-        return EventsRenderer(term, color_out, color_err, flush, job, req.json, sink)
-    if req.command == "lines":
-        return LinesRenderer(term, color_out, color_err, flush, job, req.json, sink, req.template)
-    if req.split is not None:
-        from fluxout.render.split import SplitRenderer
-
-        directory = req.split / job_short_name(job)
-        return SplitRenderer(term, color_out, color_err, flush, directory, sink)
     if req.coalesce:
         from fluxout.render.coalesce import CoalesceRenderer
 
-        return CoalesceRenderer(
-            term, color_out, color_err, flush, fmt, sink, style, live=req.follow
-        )
-    return TextRenderer(term, color_out, color_err, flush, fmt, sink, style)
+        return CoalesceRenderer(output, fmt, style, live=req.follow)
+    return TextRenderer(output, fmt, style)
 
 
 class _Job:
@@ -226,9 +219,15 @@ def _follow_many(jobs: list[_Job]) -> list[int]:
 def run(req: Request, terminal: Terminal | None = None) -> int:
     """Show every job of the request; the worst exit status wins."""
     term = terminal if terminal is not None else Terminal.from_process()
-    sink = Sink(term.stdout, term.stderr, term.shared)
+    # Colour and flushing are decided once, for every job's renderer.
+    output = Output(
+        term,
+        Sink(term.stdout, term.stderr, term.shared),
+        term.color(req.color),
+        flush_each_batch=req.follow or term.stdout_tty,
+    )
     several = len(req.jobs) > 1
-    renderers = [_renderer(req, term, sink, arg, i, several) for i, arg in enumerate(req.jobs)]
+    renderers = [_renderer(req, output, arg, i, several) for i, arg in enumerate(req.jobs)]
     try:
         if req.command == "events":
             return _run_events(req, renderers)

@@ -21,10 +21,8 @@ from collections.abc import Iterable
 
 from fluxout.idset import IdSet
 from fluxout.lines import Line
-from fluxout.render.output import FD, LineFormat, TextRenderer
-from fluxout.render.sink import Sink
+from fluxout.render.output import FD, LineFormat, Output, TextRenderer
 from fluxout.render.styles import paint, rank_style
-from fluxout.render.terminal import Terminal
 
 RULE = "-" * 16
 # follow: how long a line waits for the other tasks to write the same one.
@@ -33,17 +31,9 @@ HOLD_SECONDS = 0.5
 
 class CoalesceRenderer(TextRenderer):
     def __init__(
-        self,
-        terminal: Terminal,
-        color_out: bool,
-        color_err: bool,
-        flush_each_batch: bool,
-        fmt: LineFormat,
-        sink: Sink | None = None,
-        job_style: str = "",
-        live: bool = False,
+        self, output: Output, fmt: LineFormat, job_style: str = "", live: bool = False
     ) -> None:
-        super().__init__(terminal, color_out, color_err, flush_each_batch, fmt, sink, job_style)
+        super().__init__(output, fmt, job_style)
         self.live = live
         self.ntasks = 0
         # cat: (stream, rank) -> lines

@@ -72,25 +72,24 @@ class LineFormat:
         return bool(self.label or self.timestamps or self.prefix)
 
 
+@dataclass
+class Output:
+    """Where and how a run writes, shared by all its renderers."""
+
+    terminal: Terminal
+    sink: Sink
+    color: tuple[bool, bool]  # colour (stdout, stderr)
+    flush_each_batch: bool  # on a terminal, and when following
+
+
 class TextRenderer:
     """Writes job data and fluxout's decorations to a Terminal."""
 
-    def __init__(
-        self,
-        terminal: Terminal,
-        color_out: bool,
-        color_err: bool,
-        flush_each_batch: bool,
-        fmt: LineFormat | None = None,
-        sink: Sink | None = None,
-        job_style: str = "",
-    ) -> None:
-        self.terminal = terminal
-        self.sink = (
-            sink if sink is not None else Sink(terminal.stdout, terminal.stderr, terminal.shared)
-        )
-        self.color = (color_out, color_err)
-        self.flush_each_batch = flush_each_batch
+    def __init__(self, output: Output, fmt: LineFormat | None = None, job_style: str = "") -> None:
+        self.terminal = output.terminal
+        self.sink = output.sink
+        self.color = output.color
+        self.flush_each_batch = output.flush_each_batch
         self.fmt = fmt if fmt is not None else LineFormat()
         self.prefix = self.fmt.prefix
         self.job_style = job_style

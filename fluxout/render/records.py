@@ -21,10 +21,9 @@ import orjson
 
 from fluxout.eventlog import Event
 from fluxout.lines import Line
-from fluxout.render.output import TextRenderer
-from fluxout.render.sink import STDOUT, Sink
+from fluxout.render.output import Output, TextRenderer
+from fluxout.render.sink import STDOUT
 from fluxout.render.styles import STYLES, paint, rank_style
-from fluxout.render.terminal import Terminal
 
 TEMPLATE_FIELDS = ("job", "rank", "stream", "time", "timestamp", "line", "eol")
 
@@ -82,23 +81,20 @@ def line_record(job: str, line: Line) -> dict[str, object]:
     return record
 
 
-class LinesRenderer(TextRenderer):
-    """``lines``: one record per assembled line, all on stdout."""
+class RecordRenderer(TextRenderer):
+    """A listing of one job's records, human or JSON Lines, on stdout."""
 
-    def __init__(
-        self,
-        terminal: Terminal,
-        color_out: bool,
-        color_err: bool,
-        flush_each_batch: bool,
-        job: str,
-        json: bool,
-        sink: Sink | None = None,
-        template: str | None = None,
-    ) -> None:
-        super().__init__(terminal, color_out, color_err, flush_each_batch, sink=sink)
+    def __init__(self, output: Output, job: str, json: bool) -> None:
+        super().__init__(output)
         self.job = job
         self.json = json
+
+
+class LinesRenderer(RecordRenderer):
+    """``lines``: one record per assembled line, all on stdout."""
+
+    def __init__(self, output: Output, job: str, json: bool, template: str | None = None) -> None:
+        super().__init__(output, job, json)
         self.template = compile_template(template) if template is not None else None
 
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
@@ -141,22 +137,8 @@ class LinesRenderer(TextRenderer):
             write(STDOUT, head.encode() + line.text + b"\n")
 
 
-class EventsRenderer(TextRenderer):
+class EventsRenderer(RecordRenderer):
     """``events``: eventlog entries as attach ``--show-events`` shows them, or JSON."""
-
-    def __init__(
-        self,
-        terminal: Terminal,
-        color_out: bool,
-        color_err: bool,
-        flush_each_batch: bool,
-        job: str,
-        json: bool,
-        sink: Sink | None = None,
-    ) -> None:
-        super().__init__(terminal, color_out, color_err, flush_each_batch, sink=sink)
-        self.job = job
-        self.json = json
 
     def entry(self, eventlog: str, event: Event, zero: float) -> None:
         if self.json:

@@ -11,25 +11,15 @@ from typing import IO, Any
 
 from fluxout.errors import FluxoutError
 from fluxout.idset import IdSet
-from fluxout.render.output import TextRenderer
-from fluxout.render.sink import Sink
-from fluxout.render.terminal import Terminal
+from fluxout.render.output import Output, TextRenderer
 
 MAX_OPEN = 256
 SUFFIX = {"stdout": "out", "stderr": "err"}
 
 
 class SplitRenderer(TextRenderer):
-    def __init__(
-        self,
-        terminal: Terminal,
-        color_out: bool,
-        color_err: bool,
-        flush_each_batch: bool,
-        directory: Path,
-        sink: Sink | None = None,
-    ) -> None:
-        super().__init__(terminal, color_out, color_err, flush_each_batch, sink=sink)
+    def __init__(self, output: Output, directory: Path) -> None:
+        super().__init__(output)
         self.directory = directory
         self._open: dict[tuple[str, int], IO[Any]] = {}
         self._created: set[tuple[str, int]] = set()
