@@ -6,11 +6,9 @@ core can follow several jobs at once; it never reads or prints by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
-
-import orjson
+from typing import Protocol
 
 from fluxout.eventlog import (
     Data,
@@ -23,10 +21,10 @@ from fluxout.eventlog import (
     Problem,
     Redirect,
     decode_events,
-    event_ranks,
 )
 from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
+from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
 from fluxout.status import JobInfo, format_exception
 from fluxout.summary import failure_summary
@@ -73,14 +71,6 @@ class OutputOptions:
     follow: bool = False
     summary: bool = False
     filters: LineFilter = field(default_factory=LineFilter)
-
-
-# Fast lane: rank string -> the bytes before each line, or False: not shown.
-Prefixes = dict[str, "str | Literal[False]"]
-
-
-class _Careful(Exception):
-    """Raised inside the fast lane to hand a line to the careful path."""
 
 
 class Selection:
@@ -175,9 +165,7 @@ class JobOutput:
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
-        # Fast lane: per stream, rank string -> the bytes put before each of
-        # its lines (b"" raw, "R: " labelled), or False for a task not shown.
-        self._prefixes: tuple[Prefixes, Prefixes] = ({}, {})
+        self.lane = FastLane(opts.mode == "lines", out.raw_many)
 
     # -- feeding ----------------------------------------------------------
 
@@ -187,10 +175,11 @@ class JobOutput:
             done = 0
             # Data before the header takes the careful path (it warns once).
             while self.decoder.header is None and done < len(lines):
-                self._output([(start + done, lines[done])])
+                self._careful(start + done, lines[done], None)
                 done += 1
             if done < len(lines):
-                self._fast(start + done, lines[done:] if done else lines)
+                rest = lines[done:] if done else lines
+                self.lane.run(start + done, rest, self._careful, self.assembler.pending)
         else:
             self._lines(eventlog, self.splitters[eventlog].feed(chunk))
         self.out.batch_done()
@@ -205,85 +194,33 @@ class JobOutput:
             return True
         return self.opts.mode == "lines" and self.out.line_prefix(0, 0) is not None
 
-    def _fast(self, first: int, lines: list[bytes]) -> None:
-        """Plain data events (stream, rank, data: one line, or raw mode) go
-        straight to the renderer in batches, with no record built; every
-        other line takes the careful path, in order. The text is joined and
-        encoded once per batch, not once per event."""
-        loads = orjson.loads
-        labelled = self.opts.mode == "lines"
-        pending = self.assembler.pending
-        tables = self._prefixes
-        out_table, err_table = tables[0], tables[1]
-        write_many = self.out.raw_many
-        chunks: list[str] = []
-        fd = 0
-        for i, line in enumerate(lines):
-            unknown = False
-            obj = None
-            try:
-                obj = loads(line)
-                ctx = obj["context"]
-                if obj["name"] == "data" and len(ctx) == 3 and type(obj["timestamp"]) is float:
-                    stream = ctx["stream"]
-                    table = out_table if stream == "stdout" else err_table
-                    rank = ctx["rank"]
-                    prefix = table.get(rank)
-                    if prefix is None:
-                        unknown = True  # a rank string not seen yet: learn it below
-                    elif table is out_table or stream == "stderr":
-                        data = ctx["data"]
-                        if type(data) is not str:
-                            raise _Careful
-                        if prefix is False:
-                            continue  # a task the request does not show
-                        if labelled and (pending or not data or data.find("\n") != len(data) - 1):
-                            raise _Careful  # partial lines: the assembler's job
-                        if table is not tables[fd] and chunks:
-                            write_many(fd, ["".join(chunks).encode()])
-                            chunks = []
-                        fd = 0 if table is out_table else 1
-                        if labelled:
-                            chunks.append(prefix)
-                        chunks.append(data)
-                        continue
-            except Exception:
-                pass  # the careful path says what is wrong with the line
-            ctx = data = None
-            if chunks:
-                write_many(fd, ["".join(chunks).encode()])
-                chunks = []
-            if obj is None:  # not JSON: the careful path says why
-                self._output([(first + i, line)])
-            else:  # parsed already: decode it once, field by field
-                rec = self.decoder.decode_parsed(first + i, obj)
-                obj = None
-                if rec is not None:
-                    self._record(rec)
-            if unknown:
-                self._learn(stream, rank)
-        if chunks:
-            write_many(fd, ["".join(chunks).encode()])
+    def _careful(self, lineno: int, line: bytes, obj: object) -> None:
+        """One line the fast lane does not take (``obj``: its JSON, or None)."""
+        if obj is None:
+            if type(line) is bytes:  # problems are told of the line without its newline
+                line = line.removesuffix(b"\n")
+            records: Iterable[OutputRecord] = self.decoder.decode([(lineno, line)])
+        else:  # parsed already: decode it once, field by field
+            rec = self.decoder.decode_parsed(lineno, obj)
+            records = () if rec is None else (rec,)
+        for rec in records:
+            self._record(rec)
+            if type(rec) is Data and not self.lane.knows(rec.stream, rec.rank):
+                self.lane.learn(rec.stream, rec.rank, self._route(rec))
 
-    def _learn(self, stream: str, rank: str) -> None:
-        """After the careful path took a data event: may its rank take the fast lane?"""
-        if stream not in ("stdout", "stderr") or not isinstance(rank, str):
-            return
-        table = self._prefixes[0 if stream == "stdout" else 1]
-        try:
-            ranks = event_ranks(rank)
-        except ValueError:
-            return  # a bad rank string: the careful path reported it
-        fd = 0 if stream == "stdout" else 1
-        selected = self.select(rank, ranks)
-        if not selected or stream not in self.opts.streams:
-            table[rank] = False
-        elif self.opts.mode == "raw":
-            table[rank] = ""
-        elif len(selected) == 1 and len(ranks) == 1:
-            prefix = self.out.line_prefix(fd, selected.first)
-            if prefix is not None:
-                table[rank] = prefix.decode()
+    def _route(self, rec: Data) -> Route | None:
+        """How the fast lane may write the events of this record's rank string."""
+        selected = self.select(rec.rank, rec.ranks)
+        if not selected or rec.stream not in self.opts.streams:
+            return False
+        if self.opts.mode == "raw":
+            return ""
+        fd = 0 if rec.stream == "stdout" else 1
+        labels = [self.out.line_prefix(fd, rank) for rank in selected]
+        if any(label is None for label in labels):
+            return None
+        texts = [label.decode() for label in labels if label is not None]
+        return texts[0] if len(texts) == 1 else texts
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
@@ -390,8 +327,7 @@ class JobOutput:
             count = rec.count.get("stdout")
             if isinstance(count, int):
                 self.out.set_tasks(count)
-                for table in self._prefixes:
-                    table.clear()
+                self.lane.forget()
             if self.zero is None:
                 self.zero = rec.timestamp
             if self.filters.start is None:
