@@ -75,12 +75,12 @@ class FastLane:
             self._labelled(first, lines, careful, pending)
         else:
             self._raw(first, lines, careful)
-        self._hidden.clear()
 
     def _raw(self, first: int, lines: list[bytes], careful: Careful) -> None:
         loads = orjson.loads
         routes = self._routes
         texts = self._texts
+        hidden = self._hidden
         stream = ""  # the run's stream ("": no run)
         table = self._no_run
         start = 0  # the index of the run's first line
@@ -98,7 +98,7 @@ class FastLane:
                             continue
                         new = routes[ctx["stream"]]
                         add = new[ctx["rank"]]
-                        if texts:
+                        if texts or hidden:
                             self._end_run(stream, first, lines, start, i, careful, 0)
                         stream = ctx["stream"]
                         table = new
@@ -107,18 +107,19 @@ class FastLane:
                         continue
                 except Exception:
                     pass  # the careful path says what is wrong with the line
-            if texts:
+            if texts or hidden:
                 self._end_run(stream, first, lines, start, i, careful, 0)
             stream = ""
             table = self._no_run
             careful(first + i, line, obj)
-        if texts:
+        if texts or hidden:
             self._end_run(stream, first, lines, start, len(lines), careful, 0)
 
     def _labelled(self, first: int, lines: list[bytes], careful: Careful, pending: object) -> None:
         loads = orjson.loads
         routes = self._routes
         texts = self._texts
+        hidden = self._hidden
         stream = ""
         table = self._no_run
         start = 0
@@ -135,15 +136,16 @@ class FastLane:
                         if ctx["stream"] != stream:
                             new = routes[ctx["stream"]]
                             new[ctx["rank"]]  # KeyError: a rank not seen yet
-                            if texts:
+                            if texts or hidden:
                                 self._end_run(stream, first, lines, start, i, careful, extra)
                                 extra = 0
                             stream = ctx["stream"]
                             table = new
                             start = i
                         route = table[ctx["rank"]]
-                        if route is False:
-                            continue  # a task the request does not show
+                        if route is False:  # a task the request does not show
+                            hidden.append(ctx["data"])  # still checked, as for the rest
+                            continue
                         data = ctx["data"]
                         # One line of its own: the run's check counts the newlines.
                         if data[-1] == "\n" and not pending:
@@ -156,13 +158,13 @@ class FastLane:
                             continue
                 except Exception:
                     pass
-            if texts:
+            if texts or hidden:
                 self._end_run(stream, first, lines, start, i, careful, extra)
                 extra = 0
             stream = ""
             table = self._no_run
             careful(first + i, line, obj)
-        if texts:
+        if texts or hidden:
             self._end_run(stream, first, lines, start, len(lines), careful, extra)
 
     def _end_run(
@@ -179,13 +181,16 @@ class FastLane:
         numbered from ``first``), or give it to the careful path: that is
         rare, so its lines are parsed again."""
         texts = self._texts
+        hidden = self._hidden
         events = len(texts) // 2 + extra  # labelled: a label and a line per event
         try:
             text = "".join(texts)
+            if hidden:
+                "".join(hidden)  # a hidden task's bad data is reported too
         except TypeError:  # a data that is not a string
             text = None
         texts.clear()
-        self._hidden.clear()
+        hidden.clear()
         if text is not None and (not self.labelled or text.count("\n") == events):
             self.write(0 if stream == "stdout" else 1, [text.encode()])
             return

@@ -800,3 +800,18 @@ def test_decode_never_raises_on_fixture_lines_with_bytes_flipped() -> None:
                 mutated = line[:i] + byte + line[i + 1 :]
                 records, problems = decode([HEADER, mutated])
                 assert len(records) - 1 + len(problems) >= 1
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 10_000])
+def test_line_splitter_split_keeps_newlines(size: int) -> None:
+    """split() (the fast lane's) gives feed()'s lines with their newline kept."""
+    splitter = LineSplitter()
+    numbers: list[int] = []
+    lines: list[bytes] = []
+    for i in range(0, len(SAMPLE), size):
+        start, parts = splitter.split(SAMPLE[i : i + size])
+        numbers.extend(range(start, start + len(parts)))
+        lines.extend(parts)
+    assert all(line.endswith(b"\n") for line in lines)
+    assert list(zip(numbers, [line[:-1] for line in lines], strict=True)) == SAMPLE_LINES[:-1]
+    assert splitter.end() == SAMPLE_LINES[-1:]
