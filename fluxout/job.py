@@ -165,7 +165,7 @@ class JobOutput:
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
-        self.lane = FastLane(opts.mode == "lines", out.raw_many)
+        self.lane = FastLane(opts.mode == "lines", out.raw_many, self.assembler)
 
     # -- feeding ----------------------------------------------------------
 
@@ -179,7 +179,7 @@ class JobOutput:
                 done += 1
             if done < len(lines):
                 rest = lines[done:] if done else lines
-                self.lane.run(start + done, rest, self._careful, self.assembler.pending)
+                self.lane.run(start + done, rest, self._careful)
         else:
             self._lines(eventlog, self.splitters[eventlog].feed(chunk))
         self.out.batch_done()
@@ -206,11 +206,12 @@ class JobOutput:
         for rec in records:
             self._record(rec)
             if type(rec) is Data and not self.lane.knows(rec.stream, rec.rank):
-                self.lane.learn(rec.stream, rec.rank, self._route(rec))
+                selected = self.select(rec.rank, rec.ranks)
+                task = selected.first if selected else -1
+                self.lane.learn(rec.stream, rec.rank, self._route(rec, selected), task)
 
-    def _route(self, rec: Data) -> Route | None:
+    def _route(self, rec: Data, selected: IdSet) -> Route | None:
         """How the fast lane may write the events of this record's rank string."""
-        selected = self.select(rec.rank, rec.ranks)
         if not selected or rec.stream not in self.opts.streams:
             return False
         if self.opts.mode == "raw":
@@ -242,6 +243,7 @@ class JobOutput:
         ``complete`` is False when the source failed part way (the instance
         went away): then the job's end is unknown and no summary is given.
         """
+        self.lane.spill()
         for eventlog, splitter in self.splitters.items():
             self._lines(eventlog, splitter.end())
         if self.opts.mode == "lines":

@@ -5,11 +5,15 @@ Nearly every line of a big job's output eventlog is a plain data event
 rank string already seen. The lane writes those with no record built, and
 hands every other line to the careful path (``JobOutput``), in order.
 
-Its events are gathered in runs (one stream, no careful line between), and
+Raw, events are gathered in runs (one stream, no careful line between), and
 each run is checked, joined and encoded once when it ends (``_end_run``):
 the per-event work is the JSON parse and a few dict lookups. A run whose
-check fails (a data that is not a string; labelled, an event that is not
-exactly one line) is given to the careful path whole, line by line.
+check fails (a data that is not a string) is given to the careful path
+whole, line by line.
+
+Labelled, each event is checked as it comes, and the lane completes lines
+written in pieces itself, as the careful path's LineAssembler would: it
+hands its unfinished lines to that assembler before any careful line.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
+
+from fluxout.lines import LineAssembler
 
 # What a route is, per (stream, rank string), as JobOutput learns it:
 # "" (raw: the data as it is), the label before each line (labelled), the
@@ -35,24 +41,33 @@ Write = Callable[[int, list[bytes]], None]
 class FastLane:
     """Writes the plain data events of one job, in batches of lines."""
 
-    def __init__(self, labelled: bool, write: Write) -> None:
+    def __init__(self, labelled: bool, write: Write, assembler: LineAssembler) -> None:
         self.labelled = labelled
         self.write = write
+        self.assembler = assembler
+        self._pending = assembler.pending  # its unfinished lines, by (stream, rank)
         # Raw: per stream, rank string -> the append method of the run's
         # texts, or of a discard list for a task that is not shown.
         # Labelled: per stream, rank string -> its Route.
         self._routes: dict[str, dict[str, Any]] = {s: {} for s in STREAMS}
+        # Labelled: per stream, rank string of one task -> that task's rank.
+        self._ids: dict[str, dict[str, int]] = {s: {} for s in STREAMS}
+        # Labelled: the unfinished lines the lane holds: (stream, rank) ->
+        # (the time of their first piece, their text).
+        self._held: dict[tuple[str, int], tuple[float, str]] = {}
         self._texts: list[str] = []
         self._hidden: list[str] = []
         self._no_run: dict[str, Any] = {}  # the table while no run is open
 
-    def learn(self, stream: str, rank: str, route: Route | None) -> None:
-        """How the lane writes ``rank``'s events (None: it does not)."""
+    def learn(self, stream: str, rank: str, route: Route | None, task: int) -> None:
+        """How the lane writes ``rank``'s events (None: it does not);
+        ``task``: the rank of a rank string of one task."""
         if route is None:
             return
         table = self._routes[stream]
         if self.labelled:
             table[rank] = route
+            self._ids[stream][rank] = task
         else:
             table[rank] = self._hidden.append if route is False else self._texts.append
 
@@ -64,15 +79,11 @@ class FastLane:
         for table in self._routes.values():
             table.clear()
 
-    def run(self, first: int, lines: list[bytes], careful: Careful, pending: object) -> None:
+    def run(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """Write ``lines`` (one batch, numbered from ``first``), giving the
-        careful lines to ``careful``.
-
-        ``pending`` is truthy while a task has an unfinished line: then
-        labelled events are the careful path's (its assembler's) to finish.
-        """
+        careful lines to ``careful``."""
         if self.labelled:
-            self._labelled(first, lines, careful, pending)
+            self._labelled(first, lines, careful)
         else:
             self._raw(first, lines, careful)
 
@@ -99,7 +110,7 @@ class FastLane:
                         new = routes[ctx["stream"]]
                         add = new[ctx["rank"]]
                         if texts or hidden:
-                            self._end_run(stream, first, lines, start, i, careful, 0)
+                            self._end_run(stream, first, lines, start, i, careful)
                         stream = ctx["stream"]
                         table = new
                         start = i
@@ -108,22 +119,23 @@ class FastLane:
                 except Exception:
                     pass  # the careful path says what is wrong with the line
             if texts or hidden:
-                self._end_run(stream, first, lines, start, i, careful, 0)
+                self._end_run(stream, first, lines, start, i, careful)
             stream = ""
             table = self._no_run
             careful(first + i, line, obj)
         if texts or hidden:
-            self._end_run(stream, first, lines, start, len(lines), careful, 0)
+            self._end_run(stream, first, lines, start, len(lines), careful)
 
-    def _labelled(self, first: int, lines: list[bytes], careful: Careful, pending: object) -> None:
+    def _labelled(self, first: int, lines: list[bytes], careful: Careful) -> None:
+        """The labelled lane. Its events are checked one by one (a run never
+        fails, so the unfinished lines it keeps are never redone)."""
         loads = orjson.loads
         routes = self._routes
         texts = self._texts
-        hidden = self._hidden
+        held = self._held
+        pending = self._pending
         stream = ""
         table = self._no_run
-        start = 0
-        extra = 0  # lines beyond one per event (events of several ranks)
         for i, line in enumerate(lines):
             try:
                 obj = loads(line)
@@ -136,36 +148,82 @@ class FastLane:
                         if ctx["stream"] != stream:
                             new = routes[ctx["stream"]]
                             new[ctx["rank"]]  # KeyError: a rank not seen yet
-                            if texts or hidden:
-                                self._end_run(stream, first, lines, start, i, careful, extra)
-                                extra = 0
+                            if texts:
+                                self._write(stream)
                             stream = ctx["stream"]
                             table = new
-                            start = i
                         route = table[ctx["rank"]]
-                        if route is False:  # a task the request does not show
-                            hidden.append(ctx["data"])  # still checked, as for the rest
-                            continue
                         data = ctx["data"]
-                        # One line of its own: the run's check counts the newlines.
-                        if data[-1] == "\n" and not pending:
+                        if route is False:  # a task the request does not show
+                            if type(data) is str:
+                                continue
+                        # One whole line (str.find: data is a string), nothing held.
+                        elif not held and not pending and data and data.find("\n") == len(data) - 1:
                             if type(route) is str:
                                 texts.append(route)
-                            else:
+                            else:  # an event of several ranks: the line for each
                                 texts.append(data.join(route))
-                                extra += len(route) - 1
                             texts.append(data)
+                            continue
+                        elif (
+                            type(route) is str
+                            and type(data) is str
+                            and self._partial(stream, ctx["rank"], route, data, obj["timestamp"])
+                        ):
                             continue
                 except Exception:
                     pass
-            if texts or hidden:
-                self._end_run(stream, first, lines, start, i, careful, extra)
-                extra = 0
+            if texts:
+                self._write(stream)
             stream = ""
             table = self._no_run
+            if held:  # the careful path's assembler takes over the unfinished lines
+                self._spill()
             careful(first + i, line, obj)
-        if texts or hidden:
-            self._end_run(stream, first, lines, start, len(lines), careful, extra)
+        if texts:
+            self._write(stream)
+
+    def _partial(self, stream: str, rank: str, label: str, data: str, ts: float) -> bool:
+        """Part of a line, or several lines, of one task: complete its
+        unfinished line as the assembler would (False: leave it to the
+        careful path, whose assembler holds that task's unfinished line)."""
+        key = (stream, self._ids[stream][rank])
+        if key in self._pending:
+            return False
+        held = self._held
+        start = ts
+        if key in held:
+            start, head = held.pop(key)
+            data = head + data
+        end = data.rfind("\n")
+        if end < 0:
+            if data:
+                held[key] = (start, data)
+            return True
+        whole = data[:end]
+        if "\n" in whole:
+            self._texts.append(label + whole.replace("\n", "\n" + label) + "\n")
+        else:
+            self._texts.append(label)
+            self._texts.append(whole + "\n")
+        if end + 1 < len(data):
+            held[key] = (ts, data[end + 1 :])
+        return True
+
+    def _spill(self) -> None:
+        """Hand the unfinished lines to the careful path's assembler."""
+        for (stream, rank), (start, text) in self._held.items():
+            self.assembler.hold(stream, rank, start, text.encode())
+        self._held.clear()
+
+    def spill(self) -> None:
+        """The input ended: the unfinished lines go to the assembler."""
+        self._spill()
+
+    def _write(self, stream: str) -> None:
+        texts = self._texts
+        self.write(0 if stream == "stdout" else 1, ["".join(texts).encode()])
+        texts.clear()
 
     def _end_run(
         self,
@@ -175,14 +233,12 @@ class FastLane:
         start: int,
         end: int,
         careful: Careful,
-        extra: int,
     ) -> None:
         """Check, join and write the run ``lines[start:end]`` (the batch is
         numbered from ``first``), or give it to the careful path: that is
         rare, so its lines are parsed again."""
         texts = self._texts
         hidden = self._hidden
-        events = len(texts) // 2 + extra  # labelled: a label and a line per event
         try:
             text = "".join(texts)
             if hidden:
@@ -191,7 +247,7 @@ class FastLane:
             text = None
         texts.clear()
         hidden.clear()
-        if text is not None and (not self.labelled or text.count("\n") == events):
+        if text is not None:
             self.write(0 if stream == "stdout" else 1, [text.encode()])
             return
         for i in range(start, end):

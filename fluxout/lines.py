@@ -57,6 +57,10 @@ class LineAssembler:
                 pending[key] = (start, tail)
         return out
 
+    def hold(self, stream: str, rank: int, timestamp: float, text: bytes) -> None:
+        """An unfinished line that was kept elsewhere (the fast lane) until now."""
+        self._pending[(stream, rank)] = (timestamp, text)
+
     def end(self, stream: str, rank: int) -> Line | None:
         """End of one task's stream: its unfinished line, if any."""
         held = self._pending.pop((stream, rank), None)

@@ -83,6 +83,19 @@ def show(path: str, args: dict[str, object], fast: bool, chunk: int = 0) -> tupl
 @given(events=st.lists(EVENT, max_size=25))
 # A partial line completed later by the same task: the lane must leave it to the assembler.
 @example(events=[("data", "stdout", "0", "a"), ("data", "stdout", "0", "b\n")])
+# An unfinished line the lane holds, handed to the assembler by a careful line
+# (a log, an eof), then completed by the lane or ended by the eof.
+@example(
+    events=[
+        ("data", "stdout", "0", "a"),
+        ("data", "stdout", "1", "x\ny"),
+        ("log", "", "0", "note"),
+        ("data", "stdout", "0", "b\nc"),
+        ("data", "stdout", "1", "z\n"),
+        ("eof", "stdout", "0", ""),
+        ("data", "stdout", "[0-1]", "both\n"),
+    ]
+)
 # Runs that fail their check: two lines in one event, a data that is not a string.
 @example(events=[("data", "stdout", "0", "a\n"), ("data", "stdout", "1", "b\nc\n")])
 @example(
