@@ -47,6 +47,7 @@ class Renderer(Protocol):
     def raw(self, stream: str, data: bytes) -> None: ...
     def raw_many(self, fd: int, chunks: list[bytes]) -> None: ...
     def line_prefix(self, fd: int, rank: int) -> bytes | None: ...
+    def json_job(self) -> str | None: ...
     def event(self, stream: str, rank: str, data: bytes) -> None: ...
     def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
@@ -159,13 +160,15 @@ class JobOutput:
         self.completion = Completion()
         self.select = Selection(opts.tasks)
         self.filters = opts.filters
+        self.lane = FastLane(
+            self._lane_mode() or "raw", out.raw_many, self.assembler, out.json_job() or ""
+        )
         self.zero: float | None = None
         self.has_main = has_main
         self.redirects: list[Redirect] = []
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
-        self.lane = FastLane(opts.mode == "lines", out.raw_many, self.assembler)
 
     # -- feeding ----------------------------------------------------------
 
@@ -188,11 +191,19 @@ class JobOutput:
 
     def _fast_ok(self) -> bool:
         """Whether the fast lane can write this job's data events."""
+        return self._lane_mode() is not None
+
+    def _lane_mode(self) -> str | None:
+        """Which fast lane this job's data events can take, if any."""
         if self.filters.active:
-            return False
+            return None
         if self.opts.mode == "raw":
-            return True
-        return self.opts.mode == "lines" and self.out.line_prefix(0, 0) is not None
+            return "raw"
+        if self.opts.mode != "lines":
+            return None
+        if self.out.line_prefix(0, 0) is not None:
+            return "labelled"
+        return "json" if self.out.json_job() is not None else None
 
     def _careful(self, lineno: int, line: bytes, obj: object) -> None:
         """One line the fast lane does not take (``obj``: its JSON, or None)."""
@@ -216,6 +227,8 @@ class JobOutput:
             return False
         if self.opts.mode == "raw":
             return ""
+        if self.lane.mode == "json":  # the lane gives a record the task's rank
+            return "" if len(selected) == 1 else None
         fd = 0 if rec.stream == "stdout" else 1
         labels = [self.out.line_prefix(fd, rank) for rank in selected]
         if any(label is None for label in labels):

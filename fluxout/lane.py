@@ -31,6 +31,7 @@ from fluxout.lines import LineAssembler
 Route = str | list[str] | Literal[False]
 
 STREAMS = ("stdout", "stderr")
+NEWLINE = orjson.OPT_APPEND_NEWLINE
 
 # Careful(line number, line, its parsed JSON or None): the careful path for
 # one line (None: a line not parsed yet, or not JSON; the path parses it).
@@ -38,11 +39,17 @@ Careful = Callable[[int, bytes, object], None]
 Write = Callable[[int, list[bytes]], None]
 
 
+class _Careful(Exception):
+    """Raised in the lane to give the line at hand to the careful path."""
+
+
 class FastLane:
     """Writes the plain data events of one job, in batches of lines."""
 
-    def __init__(self, labelled: bool, write: Write, assembler: LineAssembler) -> None:
-        self.labelled = labelled
+    def __init__(self, mode: str, write: Write, assembler: LineAssembler, job: str = "") -> None:
+        self.mode = mode  # "raw", "labelled" or "json" (lines --json)
+        self.labelled = mode != "raw"
+        self.job = job  # json: the job named in each record
         self.write = write
         self.assembler = assembler
         self._pending = assembler.pending  # its unfinished lines, by (stream, rank)
@@ -65,7 +72,10 @@ class FastLane:
         if route is None:
             return
         table = self._routes[stream]
-        if self.labelled:
+        if self.mode == "json":
+            table[rank] = False if route is False else task
+            self._ids[stream][rank] = task
+        elif self.labelled:
             table[rank] = route
             self._ids[stream][rank] = task
         else:
@@ -82,8 +92,10 @@ class FastLane:
     def run(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """Write ``lines`` (one batch, numbered from ``first``), giving the
         careful lines to ``careful``."""
-        if self.labelled:
+        if self.mode == "labelled":
             self._labelled(first, lines, careful)
+        elif self.mode == "json":
+            self._json(first, lines, careful)
         else:
             self._raw(first, lines, careful)
 
@@ -165,11 +177,15 @@ class FastLane:
                                 texts.append(data.join(route))
                             texts.append(data)
                             continue
-                        elif (
-                            type(route) is str
-                            and type(data) is str
-                            and self._partial(stream, ctx["rank"], route, data, obj["timestamp"])
-                        ):
+                        elif type(route) is str and type(data) is str:
+                            done = self._partial(stream, ctx["rank"], data, obj["timestamp"])
+                            if done is not None:
+                                whole = done[1]
+                                if "\n" in whole:
+                                    texts.append(route + whole.replace("\n", "\n" + route) + "\n")
+                                else:
+                                    texts.append(route)
+                                    texts.append(whole + "\n")
                             continue
                 except Exception:
                     pass
@@ -183,13 +199,86 @@ class FastLane:
         if texts:
             self._write(stream)
 
-    def _partial(self, stream: str, rank: str, label: str, data: str, ts: float) -> bool:
-        """Part of a line, or several lines, of one task: complete its
-        unfinished line as the assembler would (False: leave it to the
-        careful path, whose assembler holds that task's unfinished line)."""
+    def _json(self, first: int, lines: list[bytes], careful: Careful) -> None:
+        """The lane of ``lines --json``: a record per line, as ``line_record``
+        gives it (the route of a task is its rank)."""
+        loads = orjson.loads
+        dumps = orjson.dumps
+        routes = self._routes
+        # The records are appended to one buffer as they are made: keeping
+        # each of orjson's results alive instead costs a malloc chunk apiece.
+        records = bytearray()
+        held = self._held
+        pending = self._pending
+        job = self.job
+        for i, line in enumerate(lines):
+            try:
+                obj = loads(line)
+            except orjson.JSONDecodeError:
+                obj = None
+            else:
+                try:
+                    ctx = obj["context"]
+                    ts = obj["timestamp"]
+                    if len(ctx) == 3 and obj["name"] == "data" and type(ts) is float:
+                        stream = ctx["stream"]
+                        rank = routes[stream][ctx["rank"]]  # KeyError: not seen yet
+                        data = ctx["data"]
+                        if rank is False:  # a task the request does not show
+                            if type(data) is str:
+                                continue
+                        elif not held and not pending and data and data.find("\n") == len(data) - 1:
+                            records += dumps(
+                                {
+                                    "job": job,
+                                    "rank": rank,
+                                    "stream": stream,
+                                    "line": data[:-1],
+                                    "eol": True,
+                                    "timestamp": ts,
+                                },
+                                option=NEWLINE,
+                            )
+                            continue
+                        elif type(rank) is int and type(data) is str:
+                            done = self._partial(stream, ctx["rank"], data, ts)
+                            if done is not None:
+                                start, whole = done
+                                for text in whole.split("\n"):
+                                    record = {
+                                        "job": job,
+                                        "rank": rank,
+                                        "stream": stream,
+                                        "line": text,
+                                        "eol": True,
+                                        "timestamp": start,
+                                    }
+                                    records += dumps(record, option=NEWLINE)
+                                    start = ts  # the next lines began in this event
+                            continue
+                except Exception:
+                    pass
+            if records:
+                self._write_records(records)
+            if held:
+                self._spill()
+            careful(first + i, line, obj)
+        if records:
+            self._write_records(records)
+
+    def _write_records(self, records: bytearray) -> None:
+        self.write(0, [bytes(records)])
+        records.clear()
+
+    def _partial(self, stream: str, rank: str, data: str, ts: float) -> tuple[float, str] | None:
+        """Part of a line, or several lines, of one task: completes its
+        unfinished line as the assembler would. Gives the completed lines
+        (joined, without their last newline) and the time of their first
+        piece, or None. Raises _Careful when the careful path's assembler
+        holds that task's unfinished line: the task is left to it."""
         key = (stream, self._ids[stream][rank])
         if key in self._pending:
-            return False
+            raise _Careful
         held = self._held
         start = ts
         if key in held:
@@ -199,16 +288,10 @@ class FastLane:
         if end < 0:
             if data:
                 held[key] = (start, data)
-            return True
-        whole = data[:end]
-        if "\n" in whole:
-            self._texts.append(label + whole.replace("\n", "\n" + label) + "\n")
-        else:
-            self._texts.append(label)
-            self._texts.append(whole + "\n")
+            return None
         if end + 1 < len(data):
             held[key] = (ts, data[end + 1 :])
-        return True
+        return start, data[:end]
 
     def _spill(self) -> None:
         """Hand the unfinished lines to the careful path's assembler."""

@@ -56,7 +56,9 @@ def eventlog(events: list[tuple[str, str, str, str]]) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def show(path: str, args: dict[str, object], fast: bool, chunk: int = 0) -> tuple:
+def show(
+    path: str, args: dict[str, object], fast: bool, chunk: int = 0, command: str = "cat"
+) -> tuple:
     """stdout, stderr and status of cat, with or without the fast lane
     (and read ``chunk`` bytes at a time, if given)."""
     with pytest.MonkeyPatch.context() as m:
@@ -65,7 +67,8 @@ def show(path: str, args: dict[str, object], fast: bool, chunk: int = 0) -> tupl
         if chunk:
             m.setattr(file_source, "CHUNK", chunk)
         out, err = io.BytesIO(), io.BytesIO()
-        status = run(Request("cat", [path], **args), Terminal(out, err, False, False, False, {}))
+        request = Request(command, [path], **args)
+        status = run(request, Terminal(out, err, False, False, False, {}))
     return out.getvalue(), err.getvalue(), status
 
 
@@ -125,6 +128,29 @@ def test_fast_lane_in_any_chunks_equals_careful_path(
     path.write_bytes(eventlog(events))
     for args in ({}, {"label": True}):
         assert show(str(path), args, True, chunk) == show(str(path), args, False)
+    json = {"json": True}
+    assert show(str(path), json, True, chunk, "lines") == show(str(path), json, False, 0, "lines")
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(EVENT, max_size=25))
+@example(
+    events=[
+        ("data", "stdout", "0", "a"),
+        ("data", "stdout", "1", "x\ny"),
+        ("log", "", "0", "note"),
+        ("data", "stdout", "0", "b\nc"),
+        ("eof", "stdout", "0", ""),
+        ("data", "stdout", "[0-1]", "both\n"),
+    ]
+)
+def test_json_lines_lane_equals_careful_path(
+    tmp_path_factory: pytest.TempPathFactory, events: list[tuple[str, str, str, str]]
+) -> None:
+    path = tmp_path_factory.mktemp("lane") / "output.eventlog"
+    path.write_bytes(eventlog(events))
+    for args in ({"json": True}, {"json": True, "tasks": parse_idset("1")}):
+        assert show(str(path), args, True, 0, "lines") == show(str(path), args, False, 0, "lines")
 
 
 def test_task_filter_in_the_fast_lane(tmp_path) -> None:

@@ -126,6 +126,11 @@ class TextRenderer:
             return None
         return self._prefixes[fd] + self.label(fd, rank)
 
+    def json_job(self) -> str | None:
+        """The job each line record names, when lines are plain JSON records
+        (the fast lane writes those); None here: lines are text."""
+        return None
+
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
         """Only --split writes per task; elsewhere the bytes go out as they are."""
         self.raw(stream, data)

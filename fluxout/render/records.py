@@ -97,6 +97,9 @@ class LinesRenderer(RecordRenderer):
         super().__init__(output, job, json)
         self.template = compile_template(template) if template is not None else None
 
+    def json_job(self) -> str | None:
+        return self.job if self.json and self.template is None else None
+
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
         if self.template is not None:
