@@ -243,6 +243,18 @@ def gen_base64(w: EventlogWriter, n: int) -> None:
         w.data(str(rank), line48(rank, i // 8, b"\xff\xfe\x80\xc3\x28 "))
 
 
+def gen_progress(w: EventlogWriter, n: int) -> None:
+    """Progress bars: each task's line is 1000 pieces ("\\r" updates, no
+    newline) and then a newline; 4 ranks in turn. A reader that joins a
+    line's pieces once is linear; one that re-copies the line per piece
+    is quadratic here."""
+    for i in range(n):
+        rank = i % 4
+        step = (i // 4) % 1000
+        piece = b"\r[rank %d] %3d.%d%% " % (rank, step // 10, step % 10)
+        w.data(str(rank), piece.ljust(47, b"#") + (b"\n" if step == 999 else b""))
+
+
 def gen_longlines(w: EventlogWriter, n: int) -> None:
     """Lines of 64 KiB, one per event, 4 ranks."""
     unit = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
@@ -260,6 +272,7 @@ class Synthetic:
     ranks: int
     gen: Callable[[EventlogWriter, int], None]
     description: str
+    events: int = 0  # what gen is given, when not ``lines`` (progress)
 
 
 def synthetic_specs(n: int, with_shape_n: bool) -> list[Synthetic]:
@@ -292,6 +305,14 @@ def synthetic_specs(n: int, with_shape_n: bool) -> list[Synthetic]:
             'rank "[0-7]" events (lines counted once per event)',
         ),
         Synthetic(f"base64-{hn}", n, 8, gen_base64, "non-UTF-8 lines, base64 data"),
+        Synthetic(
+            f"progress-{hn}",
+            n // 1000,
+            4,
+            gen_progress,
+            "progress bars: a line of each task per 1000 of its events",
+            events=n,
+        ),
     ]
     long_n = max(n // 1000, 10)
     specs.append(
@@ -328,7 +349,7 @@ def prepare_synthetic(spec: Synthetic, workdir: Path) -> Input:
     note(f"generating {path.name} ...")
     start = time.perf_counter()
     w = EventlogWriter(path, spec.ranks)
-    spec.gen(w, spec.lines)
+    spec.gen(w, spec.events or spec.lines)
     events, lines = w.close()
     if lines != spec.lines:
         raise SystemExit(f"bench: {spec.name}: made {lines} lines, wanted {spec.lines}")

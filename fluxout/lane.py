@@ -60,8 +60,8 @@ class FastLane:
         # Labelled: per stream, rank string of one task -> that task's rank.
         self._ids: dict[str, dict[str, int]] = {s: {} for s in STREAMS}
         # Labelled: the unfinished lines the lane holds: (stream, rank) ->
-        # (the time of their first piece, their text).
-        self._held: dict[tuple[str, int], tuple[float, str]] = {}
+        # (the time of their first piece, their pieces).
+        self._held: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self._texts: list[str] = []
         self._hidden: list[str] = []
         self._no_run: dict[str, Any] = {}  # the table while no run is open
@@ -280,23 +280,27 @@ class FastLane:
         if key in self._pending:
             raise _Careful
         held = self._held
-        start = ts
-        if key in held:
-            start, head = held.pop(key)
-            data = head + data
         end = data.rfind("\n")
-        if end < 0:
-            if data:
-                held[key] = (start, data)
+        if end < 0:  # the line goes on: keep its pieces, joined once it ends
+            if key in held:
+                held[key][1].append(data)
+            elif data:
+                held[key] = (ts, [data])
             return None
+        start = ts
+        whole = data[:end]
+        if key in held:
+            start, pieces = held.pop(key)
+            pieces.append(whole)
+            whole = "".join(pieces)
         if end + 1 < len(data):
-            held[key] = (ts, data[end + 1 :])
-        return start, data[:end]
+            held[key] = (ts, [data[end + 1 :]])
+        return start, whole
 
     def _spill(self) -> None:
         """Hand the unfinished lines to the careful path's assembler."""
-        for (stream, rank), (start, text) in self._held.items():
-            self.assembler.hold(stream, rank, start, text.encode())
+        for (stream, rank), (start, pieces) in self._held.items():
+            self.assembler.hold(stream, rank, start, "".join(pieces).encode())
         self._held.clear()
 
     def spill(self) -> None:

@@ -24,10 +24,15 @@ class Line(NamedTuple):
 
 
 class LineAssembler:
-    """Completes lines per (stream, rank) across data events."""
+    """Completes lines per (stream, rank) across data events.
+
+    An unfinished line is kept as its pieces, joined once its newline comes:
+    a line written in many small pieces (a progress bar) costs linear time.
+    """
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[str, int], tuple[float, bytes]] = {}
+        # (stream, rank) -> (when its first byte came, the pieces so far)
+        self._pending: dict[tuple[str, int], tuple[float, list[bytes]]] = {}
 
     def feed(self, timestamp: float, stream: str, ranks: Iterable[int], data: bytes) -> list[Line]:
         """Add ``data`` written by each of ``ranks``; return the completed lines."""
@@ -35,38 +40,40 @@ class LineAssembler:
         if not data:
             return out
         pending = self._pending
+        end = data.rfind(b"\n")
+        if end < 0:  # no newline: each task's line goes on
+            for rank in ranks:
+                held = pending.get((stream, rank))
+                if held is None:
+                    pending[(stream, rank)] = (timestamp, [data])
+                else:
+                    held[1].append(data)
+            return out
+        whole = data[:end].split(b"\n")  # the first may end a held line
+        tail = data[end + 1 :]
         for rank in ranks:
             key = (stream, rank)
             held = pending.pop(key, None)
-            start = timestamp
-            buf = data
-            if held is not None:
-                start, head = held
-                buf = head + data
-            if buf[-1:] == b"\n" and held is None and buf.count(b"\n") == 1:
-                # The common case: one event holding exactly one line.
-                out.append(Line(start, stream, rank, buf[:-1], True))
-                continue
-            parts = buf.split(b"\n")
-            tail = parts.pop()
-            if parts:
-                out.append(Line(start, stream, rank, parts[0], True))
-                out.extend(Line(timestamp, stream, rank, p, True) for p in parts[1:])
-                start = timestamp
+            if held is None:
+                out.append(Line(timestamp, stream, rank, whole[0], True))
+            else:
+                out.append(Line(held[0], stream, rank, b"".join(held[1]) + whole[0], True))
+            if len(whole) > 1:
+                out.extend(Line(timestamp, stream, rank, text, True) for text in whole[1:])
             if tail:
-                pending[key] = (start, tail)
+                pending[key] = (timestamp, [tail])
         return out
 
     def hold(self, stream: str, rank: int, timestamp: float, text: bytes) -> None:
         """An unfinished line that was kept elsewhere (the fast lane) until now."""
-        self._pending[(stream, rank)] = (timestamp, text)
+        self._pending[(stream, rank)] = (timestamp, [text])
 
     def end(self, stream: str, rank: int) -> Line | None:
         """End of one task's stream: its unfinished line, if any."""
         held = self._pending.pop((stream, rank), None)
         if held is None:
             return None
-        return Line(held[0], stream, rank, held[1], False)
+        return Line(held[0], stream, rank, b"".join(held[1]), False)
 
     def end_all(self) -> list[Line]:
         """End of everything: every unfinished line, oldest first."""
@@ -75,9 +82,9 @@ class LineAssembler:
         return [line for line in ended if line is not None]
 
     @property
-    def pending(self) -> dict[tuple[str, int], tuple[float, bytes]]:
+    def pending(self) -> dict[tuple[str, int], tuple[float, list[bytes]]]:
         """The unfinished lines (empty when every line so far was whole)."""
         return self._pending
 
     def pending_bytes(self) -> int:
-        return sum(len(text) for _, text in self._pending.values())
+        return sum(len(piece) for _, pieces in self._pending.values() for piece in pieces)
