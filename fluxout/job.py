@@ -6,7 +6,7 @@ core can follow several jobs at once; it never reads or prints by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -178,7 +178,7 @@ class JobOutput:
             done = 0
             # Data before the header takes the careful path (it warns once).
             while self.decoder.header is None and done < len(lines):
-                self._careful(start + done, lines[done], None)
+                self._careful(start + done, lines[done])
                 done += 1
             if done < len(lines):
                 rest = lines[done:] if done else lines
@@ -205,21 +205,16 @@ class JobOutput:
             return "labelled"
         return "json" if self.out.json_job() is not None else None
 
-    def _careful(self, lineno: int, line: bytes, obj: object) -> None:
-        """One line the fast lane does not take (``obj``: its JSON, or None)."""
-        if obj is None:
-            if type(line) is bytes:  # problems are told of the line without its newline
-                line = line.removesuffix(b"\n")
-            records: Iterable[OutputRecord] = self.decoder.decode([(lineno, line)])
-        else:  # parsed already: decode it once, field by field
-            rec = self.decoder.decode_parsed(lineno, obj)
-            records = () if rec is None else (rec,)
-        for rec in records:
+    def _careful(self, lineno: int, line: bytes) -> None:
+        """One line the fast lane does not take."""
+        if type(line) is bytes:  # problems are told of the line without its newline
+            line = line.removesuffix(b"\n")
+        for rec in self.decoder.decode([(lineno, line)]):
             self._record(rec)
             if type(rec) is Data and not self.lane.knows(rec.stream, rec.rank):
                 selected = self.select(rec.rank, rec.ranks)
-                task = selected.first if selected else -1
-                self.lane.learn(rec.stream, rec.rank, self._route(rec, selected), task)
+                route = self._route(rec, selected)
+                self.lane.learn(rec.stream, rec.rank, route, list(selected))
 
     def _route(self, rec: Data, selected: IdSet) -> Route | None:
         """How the fast lane may write the events of this record's rank string."""
@@ -227,8 +222,8 @@ class JobOutput:
             return False
         if self.opts.mode == "raw":
             return ""
-        if self.lane.mode == "json":  # the lane gives a record the task's rank
-            return "" if len(selected) == 1 else None
+        if self.lane.mode == "json":  # the lane puts the ranks in the records
+            return ""
         fd = 0 if rec.stream == "stdout" else 1
         labels = [self.out.line_prefix(fd, rank) for rank in selected]
         if any(label is None for label in labels):

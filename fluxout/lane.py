@@ -1,19 +1,20 @@
 """The fast lane: plain data events straight from JSON to the output.
 
 Nearly every line of a big job's output eventlog is a plain data event
-(``{"stream", "rank", "data"}``: one task's text, no encoding, no eof) of a
-rank string already seen. The lane writes those with no record built, and
-hands every other line to the careful path (``JobOutput``), in order.
+(``{"stream", "rank", "data"}``: one task's text, no eof) of a rank string
+already seen. The lane writes those with no record built, and hands every
+other line to the careful path (``JobOutput``), in order.
 
-Raw, events are gathered in runs (one stream, no careful line between), and
-each run is checked, joined and encoded once when it ends (``_end_run``):
-the per-event work is the JSON parse and a few dict lookups. A run whose
-check fails (a data that is not a string) is given to the careful path
-whole, line by line.
+A line is decoded by msgspec against the exact shape of such an event
+(``_DataEvent``): the checks the careful path makes field by field (a
+number for the time, a known stream, a string of data, no other key) are
+made in C, as part of the parse, and anything else fails it and goes the
+careful way. Text is gathered in runs (one stream, no careful line between),
+joined and encoded once per run.
 
-Labelled, each event is checked as it comes, and the lane completes lines
-written in pieces itself, as the careful path's LineAssembler would: it
-hands its unfinished lines to that assembler before any careful line.
+Labelled, the lane also completes lines written in pieces, as the careful
+path's LineAssembler would, and hands its unfinished lines to that assembler
+before any careful line.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+import msgspec
 import orjson
 
+from fluxout.eventlog import decode_base64
 from fluxout.lines import LineAssembler
 
 # What a route is, per (stream, rank string), as JobOutput learns it:
@@ -32,11 +35,43 @@ Route = str | list[str] | Literal[False]
 
 STREAMS = ("stdout", "stderr")
 NEWLINE = orjson.OPT_APPEND_NEWLINE
+# Base64 data (bytes that are not UTF-8) travels as text in the lane, its
+# bad bytes as lone surrogates: no JSON string decodes to one, so encoding
+# with this error handler gives back exactly the bytes.
+BYTES = "surrogateescape"
 
-# Careful(line number, line, its parsed JSON or None): the careful path for
-# one line (None: a line not parsed yet, or not JSON; the path parses it).
-Careful = Callable[[int, bytes, object], None]
+
+def text_of_base64(text: str) -> str:
+    """The bytes of RFC 24 base64 data as lane text; ValueError if bad."""
+    return decode_base64(text).decode(errors=BYTES)
+
+
+# Lines longer than this take the careful path (see FastLane.run).
+LONG_LINE = 1 << 20
+
+# Careful(line number, line): the careful path for one line.
+Careful = Callable[[int, bytes], None]
 Write = Callable[[int, list[bytes]], None]
+
+
+class _Context(msgspec.Struct, forbid_unknown_fields=True):
+    stream: Literal["stdout", "stderr"]
+    rank: str
+    data: str
+    encoding: Literal["base64"] | None = None
+
+
+class _DataEvent(msgspec.Struct, forbid_unknown_fields=True):
+    """An RFC 24 data event the lane takes. A timestamp given as an integer
+    is made a float, as the careful path does; unknown keys, eof, another
+    encoding or a value of the wrong type fail the decode."""
+
+    timestamp: float
+    name: Literal["data"]
+    context: _Context
+
+
+_decode = msgspec.json.Decoder(_DataEvent).decode
 
 
 class _Careful(Exception):
@@ -66,20 +101,21 @@ class FastLane:
         self._hidden: list[str] = []
         self._no_run: dict[str, Any] = {}  # the table while no run is open
 
-    def learn(self, stream: str, rank: str, route: Route | None, task: int) -> None:
+    def learn(self, stream: str, rank: str, route: Route | None, tasks: list[int]) -> None:
         """How the lane writes ``rank``'s events (None: it does not);
-        ``task``: the rank of a rank string of one task."""
+        ``tasks``: the ranks of the tasks shown."""
         if route is None:
             return
         table = self._routes[stream]
-        if self.mode == "json":
-            table[rank] = False if route is False else task
-            self._ids[stream][rank] = task
-        elif self.labelled:
-            table[rank] = route
-            self._ids[stream][rank] = task
-        else:
+        if self.mode == "raw":
             table[rank] = self._hidden.append if route is False else self._texts.append
+            return
+        if self.mode == "json":  # a task's rank, or the ranks of an event of several
+            table[rank] = False if route is False else tasks[0] if len(tasks) == 1 else tasks
+        else:
+            table[rank] = route
+        if tasks:
+            self._ids[stream][rank] = tasks[0]
 
     def knows(self, stream: str, rank: str) -> bool:
         return rank in self._routes.get(stream, ())
@@ -92,6 +128,21 @@ class FastLane:
     def run(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """Write ``lines`` (one batch, numbered from ``first``), giving the
         careful lines to ``careful``."""
+        if max(map(len, lines), default=0) <= LONG_LINE:
+            self._run(first, lines, careful)
+            return
+        # A batch with a very long line: that line takes the careful path,
+        # whose decoding needs less memory than msgspec's for it.
+        start = 0
+        for i, line in enumerate(lines):
+            if len(line) > LONG_LINE:
+                self._run(first + start, lines[start:i], careful)
+                self._spill()
+                careful(first + i, line)
+                start = i + 1
+        self._run(first + start, lines[start:], careful)
+
+    def _run(self, first: int, lines: list[bytes], careful: Careful) -> None:
         if self.mode == "labelled":
             self._labelled(first, lines, careful)
         elif self.mode == "json":
@@ -100,48 +151,39 @@ class FastLane:
             self._raw(first, lines, careful)
 
     def _raw(self, first: int, lines: list[bytes], careful: Careful) -> None:
-        loads = orjson.loads
+        decode = _decode
         routes = self._routes
         texts = self._texts
-        hidden = self._hidden
         stream = ""  # the run's stream ("": no run)
         table = self._no_run
-        start = 0  # the index of the run's first line
         for i, line in enumerate(lines):
             try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                obj = None
-            else:
-                try:
-                    ctx = obj["context"]
-                    if len(ctx) == 3 and obj["name"] == "data" and type(obj["timestamp"]) is float:
-                        if ctx["stream"] == stream:
-                            table[ctx["rank"]](ctx["data"])  # KeyError: a rank not seen yet
-                            continue
-                        new = routes[ctx["stream"]]
-                        add = new[ctx["rank"]]
-                        if texts or hidden:
-                            self._end_run(stream, first, lines, start, i, careful)
-                        stream = ctx["stream"]
-                        table = new
-                        start = i
-                        add(ctx["data"])
-                        continue
-                except Exception:
-                    pass  # the careful path says what is wrong with the line
-            if texts or hidden:
-                self._end_run(stream, first, lines, start, i, careful)
+                ctx = decode(line).context
+                data = ctx.data if ctx.encoding is None else text_of_base64(ctx.data)
+                if ctx.stream == stream:
+                    table[ctx.rank](data)  # KeyError: a rank not seen yet
+                    continue
+                new = routes[ctx.stream]
+                add = new[ctx.rank]
+                if texts:
+                    self._write(stream)
+                stream = ctx.stream
+                table = new
+                add(data)
+                continue
+            except Exception:
+                pass  # the careful path says what is wrong with the line
+            if texts:
+                self._write(stream)
             stream = ""
             table = self._no_run
-            careful(first + i, line, obj)
-        if texts or hidden:
-            self._end_run(stream, first, lines, start, len(lines), careful)
+            careful(first + i, line)
+        if texts:
+            self._write(stream)
+        self._hidden.clear()
 
     def _labelled(self, first: int, lines: list[bytes], careful: Careful) -> None:
-        """The labelled lane. Its events are checked one by one (a run never
-        fails, so the unfinished lines it keeps are never redone)."""
-        loads = orjson.loads
+        decode = _decode
         routes = self._routes
         texts = self._texts
         held = self._held
@@ -150,59 +192,53 @@ class FastLane:
         table = self._no_run
         for i, line in enumerate(lines):
             try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                obj = None
-            else:
-                try:
-                    ctx = obj["context"]
-                    if len(ctx) == 3 and obj["name"] == "data" and type(obj["timestamp"]) is float:
-                        if ctx["stream"] != stream:
-                            new = routes[ctx["stream"]]
-                            new[ctx["rank"]]  # KeyError: a rank not seen yet
-                            if texts:
-                                self._write(stream)
-                            stream = ctx["stream"]
-                            table = new
-                        route = table[ctx["rank"]]
-                        data = ctx["data"]
-                        if route is False:  # a task the request does not show
-                            if type(data) is str:
-                                continue
-                        # One whole line (str.find: data is a string), nothing held.
-                        elif not held and not pending and data and data.find("\n") == len(data) - 1:
-                            if type(route) is str:
-                                texts.append(route)
-                            else:  # an event of several ranks: the line for each
-                                texts.append(data.join(route))
-                            texts.append(data)
-                            continue
-                        elif type(route) is str and type(data) is str:
-                            done = self._partial(stream, ctx["rank"], data, obj["timestamp"])
-                            if done is not None:
-                                whole = done[1]
-                                if "\n" in whole:
-                                    texts.append(route + whole.replace("\n", "\n" + route) + "\n")
-                                else:
-                                    texts.append(route)
-                                    texts.append(whole + "\n")
-                            continue
-                except Exception:
-                    pass
+                event = decode(line)
+                ctx = event.context
+                data = ctx.data if ctx.encoding is None else text_of_base64(ctx.data)
+                if ctx.stream != stream:
+                    new = routes[ctx.stream]
+                    new[ctx.rank]  # KeyError: a rank not seen yet
+                    if texts:
+                        self._write(stream)
+                    stream = ctx.stream
+                    table = new
+                route = table[ctx.rank]
+                if route is False:  # a task the request does not show
+                    continue
+                if not held and not pending and data and data.find("\n") == len(data) - 1:
+                    # One whole line, and no unfinished line anywhere.
+                    if type(route) is str:
+                        texts.append(route)
+                    else:  # an event of several ranks: the line for each
+                        texts.append(data.join(route))
+                    texts.append(data)
+                    continue
+                if type(route) is str:
+                    done = self._partial(stream, ctx.rank, data, event.timestamp)
+                    if done is not None:
+                        whole = done[1]
+                        if "\n" in whole:
+                            texts.append(route + whole.replace("\n", "\n" + route) + "\n")
+                        else:
+                            texts.append(route)
+                            texts.append(whole + "\n")
+                    continue
+            except Exception:
+                pass
             if texts:
                 self._write(stream)
             stream = ""
             table = self._no_run
             if held:  # the careful path's assembler takes over the unfinished lines
                 self._spill()
-            careful(first + i, line, obj)
+            careful(first + i, line)
         if texts:
             self._write(stream)
 
     def _json(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """The lane of ``lines --json``: a record per line, as ``line_record``
         gives it (the route of a task is its rank)."""
-        loads = orjson.loads
+        decode = _decode
         dumps = orjson.dumps
         routes = self._routes
         # The records are appended to one buffer as they are made: keeping
@@ -213,56 +249,49 @@ class FastLane:
         job = self.job
         for i, line in enumerate(lines):
             try:
-                obj = loads(line)
-            except orjson.JSONDecodeError:
-                obj = None
-            else:
-                try:
-                    ctx = obj["context"]
-                    ts = obj["timestamp"]
-                    if len(ctx) == 3 and obj["name"] == "data" and type(ts) is float:
-                        stream = ctx["stream"]
-                        rank = routes[stream][ctx["rank"]]  # KeyError: not seen yet
-                        data = ctx["data"]
-                        if rank is False:  # a task the request does not show
-                            if type(data) is str:
-                                continue
-                        elif not held and not pending and data and data.find("\n") == len(data) - 1:
-                            records += dumps(
-                                {
+                event = decode(line)
+                ctx = event.context
+                if ctx.encoding is None:
+                    stream = ctx.stream
+                    rank = routes[stream][ctx.rank]  # KeyError: a rank not seen yet
+                    data = ctx.data
+                    if rank is False:  # a task the request does not show
+                        continue
+                    if not held and not pending and data and data.find("\n") == len(data) - 1:
+                        for task in (rank,) if type(rank) is int else rank:
+                            record = {
+                                "job": job,
+                                "rank": task,
+                                "stream": stream,
+                                "line": data[:-1],
+                                "eol": True,
+                                "timestamp": event.timestamp,
+                            }
+                            records += dumps(record, option=NEWLINE)
+                        continue
+                    if type(rank) is int:
+                        done = self._partial(stream, ctx.rank, data, event.timestamp)
+                        if done is not None:
+                            start, whole = done
+                            for text in whole.split("\n"):
+                                record = {
                                     "job": job,
                                     "rank": rank,
                                     "stream": stream,
-                                    "line": data[:-1],
+                                    "line": text,
                                     "eol": True,
-                                    "timestamp": ts,
-                                },
-                                option=NEWLINE,
-                            )
-                            continue
-                        elif type(rank) is int and type(data) is str:
-                            done = self._partial(stream, ctx["rank"], data, ts)
-                            if done is not None:
-                                start, whole = done
-                                for text in whole.split("\n"):
-                                    record = {
-                                        "job": job,
-                                        "rank": rank,
-                                        "stream": stream,
-                                        "line": text,
-                                        "eol": True,
-                                        "timestamp": start,
-                                    }
-                                    records += dumps(record, option=NEWLINE)
-                                    start = ts  # the next lines began in this event
-                            continue
-                except Exception:
-                    pass
+                                    "timestamp": start,
+                                }
+                                records += dumps(record, option=NEWLINE)
+                                start = event.timestamp  # the next lines began here
+                        continue
+            except Exception:
+                pass
             if records:
                 self._write_records(records)
             if held:
                 self._spill()
-            careful(first + i, line, obj)
+            careful(first + i, line)
         if records:
             self._write_records(records)
 
@@ -300,7 +329,7 @@ class FastLane:
     def _spill(self) -> None:
         """Hand the unfinished lines to the careful path's assembler."""
         for (stream, rank), (start, pieces) in self._held.items():
-            self.assembler.hold(stream, rank, start, "".join(pieces).encode())
+            self.assembler.hold(stream, rank, start, "".join(pieces).encode(errors=BYTES))
         self._held.clear()
 
     def spill(self) -> None:
@@ -309,33 +338,5 @@ class FastLane:
 
     def _write(self, stream: str) -> None:
         texts = self._texts
-        self.write(0 if stream == "stdout" else 1, ["".join(texts).encode()])
+        self.write(0 if stream == "stdout" else 1, ["".join(texts).encode(errors=BYTES)])
         texts.clear()
-
-    def _end_run(
-        self,
-        stream: str,
-        first: int,
-        lines: list[bytes],
-        start: int,
-        end: int,
-        careful: Careful,
-    ) -> None:
-        """Check, join and write the run ``lines[start:end]`` (the batch is
-        numbered from ``first``), or give it to the careful path: that is
-        rare, so its lines are parsed again."""
-        texts = self._texts
-        hidden = self._hidden
-        try:
-            text = "".join(texts)
-            if hidden:
-                "".join(hidden)  # a hidden task's bad data is reported too
-        except TypeError:  # a data that is not a string
-            text = None
-        texts.clear()
-        hidden.clear()
-        if text is not None:
-            self.write(0 if stream == "stdout" else 1, [text.encode()])
-            return
-        for i in range(start, end):
-            careful(first + i, lines[i], None)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 import lzma
+import re
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from fluxout.eventlog import (
     MAX_EVENT_RANKS,
@@ -24,6 +28,7 @@ from fluxout.eventlog import (
     OverlongLine,
     Problem,
     Redirect,
+    decode_base64,
     decode_events,
     event_ranks,
     iter_lines,
@@ -815,3 +820,24 @@ def test_line_splitter_split_keeps_newlines(size: int) -> None:
     assert all(line.endswith(b"\n") for line in lines)
     assert list(zip(numbers, [line[:-1] for line in lines], strict=True)) == SAMPLE_LINES[:-1]
     assert splitter.end() == SAMPLE_LINES[-1:]
+
+
+def _base64_by_the_rules(text: str) -> bytes | None:
+    """RFC 4648 checked step by step (decode_base64 before it used binascii's
+    strict mode): the alphabet, at most two '=' at the end, whole quanta."""
+    if not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", text) or len(text) % 4:
+        return None
+    return binascii.a2b_base64(text)
+
+
+@settings(max_examples=2000)
+@given(text=st.text(alphabet="AQw/+9=*\n é", max_size=16))
+@example(text="AAAA====")
+@example(text="AAAA=")
+@example(text="QR==")
+def test_decode_base64_takes_exactly_what_the_rules_allow(text: str) -> None:
+    try:
+        got: bytes | None = decode_base64(text)
+    except ValueError:
+        got = None
+    assert got == _base64_by_the_rules(text)

@@ -16,6 +16,10 @@ from fluxout.render.terminal import Terminal
 from fluxout.sources import file as file_source
 from fluxout.watch import Request, run
 
+# a, \xff, é, é\n, \x80\n\x81, \n, the halves of é\n, nothing; bad: short, not base64
+BYTES = st.sampled_from(
+    ["YQ==", "/w==", "w6k=", "w6kK", "gAqB", "Cg==", "ww==", "qQo=", "", "YQ", "Y*=="]
+)
 TEXT = st.text(alphabet=st.sampled_from(list('ab \n\t{}[]%é€\x00"\\')), max_size=12)
 RANK = st.sampled_from(["0", "1", "0", "1", "[0-1]", "7"])
 EVENT = st.one_of(
@@ -25,6 +29,8 @@ EVENT = st.one_of(
     st.tuples(st.just("log"), st.just(""), RANK, TEXT),
     # A data that is not a string: the run holding it goes to the careful path.
     st.tuples(st.just("baddata"), st.sampled_from(["stdout", "stderr"]), RANK, st.just("")),
+    # Bytes that are not UTF-8 (base64 data), bad base64 among them.
+    st.tuples(st.just("base64"), st.sampled_from(["stdout", "stderr"]), RANK, BYTES),
 )
 BAD_DATA = [None, 5, ["x\n"], {"a": "\n"}]
 
@@ -44,6 +50,9 @@ def eventlog(events: list[tuple[str, str, str, str]]) -> bytes:
             out.append(orjson.dumps({"timestamp": ts, "name": "data", "context": ctx}))
         elif kind == "eof":
             ctx = {"stream": stream, "rank": rank, "eof": True}
+            out.append(orjson.dumps({"timestamp": ts, "name": "data", "context": ctx}))
+        elif kind == "base64":
+            ctx = {"stream": stream, "rank": rank, "data": text, "encoding": "base64"}
             out.append(orjson.dumps({"timestamp": ts, "name": "data", "context": ctx}))
         elif kind == "baddata":
             ctx = {"stream": stream, "rank": rank, "data": BAD_DATA[i % len(BAD_DATA)]}
@@ -97,6 +106,15 @@ def show(
         ("data", "stdout", "1", "z\n"),
         ("eof", "stdout", "0", ""),
         ("data", "stdout", "[0-1]", "both\n"),
+    ]
+)
+# A character whose UTF-8 bytes are split between two base64 events.
+@example(events=[("base64", "stdout", "0", "w6k="), ("base64", "stdout", "0", "w6kK")])
+@example(
+    events=[
+        ("data", "stdout", "0", "x"),
+        ("base64", "stdout", "0", "/w=="),
+        ("eof", "stdout", "0", ""),
     ]
 )
 # Runs that fail their check: two lines in one event, a data that is not a string.
