@@ -14,7 +14,7 @@ made deterministically. Every reader runs --repeat times, round-robin, so
 they share the machine's noise. Wall time is time.perf_counter() around
 each child; peak RSS is the child's own ru_maxrss from os.wait4().
 
-Stdlib only, plus orjson (for the floor and the generators).
+Stdlib only, plus orjson and msgspec (for the floors and the generators).
 See bench/README.md.
 """
 
@@ -56,6 +56,30 @@ FLOOR_CODE = (
     "with open(sys.argv[1], 'rb') as f:\n"
     "    for line in f:\n"
     "        loads(line)\n"
+)
+
+# For information: the same read with msgspec decoding each line against the
+# shape of a data event (as fluxout's fast lane does), and any other line
+# generically. The targets use FLOOR: a parse into Python objects.
+TYPED_FLOOR = "floor: read + msgspec typed decode"
+TYPED_FLOOR_CODE = (
+    "import sys, msgspec\n"
+    "from typing import Literal\n"
+    "class C(msgspec.Struct, forbid_unknown_fields=True):\n"
+    "    stream: Literal['stdout', 'stderr']\n"
+    "    rank: str\n"
+    "    data: str\n"
+    "class E(msgspec.Struct, forbid_unknown_fields=True):\n"
+    "    timestamp: float\n"
+    "    name: Literal['data']\n"
+    "    context: C\n"
+    "typed, generic = msgspec.json.Decoder(E).decode, msgspec.json.decode\n"
+    "with open(sys.argv[1], 'rb') as f:\n"
+    "    for line in f:\n"
+    "        try:\n"
+    "            typed(line)\n"
+    "        except msgspec.ValidationError:\n"
+    "            generic(line)\n"
 )
 
 # Every reader is started through this launcher, a small fresh Python: a
@@ -604,6 +628,7 @@ def saved_readers(inp: Input, fluxout: str, python: str) -> list[Reader]:
     common: dict[str, Any] = dict(input=inp.name, lines=inp.lines, baseline=FLOOR)
     return [
         Reader(FLOOR, argv=[python, "-c", FLOOR_CODE, f], **common),
+        Reader(TYPED_FLOOR, argv=[python, "-c", TYPED_FLOOR_CODE, f], **common),
         Reader("cat >file", argv=[fluxout, "cat", f], stdout="file", fluxout=True, **common),
         Reader("cat >/dev/null", argv=[fluxout, "cat", f], fluxout=True, **common),
         Reader("cat -l >/dev/null", argv=[fluxout, "cat", "-l", f], fluxout=True, **common),

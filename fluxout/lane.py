@@ -83,16 +83,15 @@ class FastLane:
 
     def __init__(self, mode: str, write: Write, assembler: LineAssembler, job: str = "") -> None:
         self.mode = mode  # "raw", "labelled" or "json" (lines --json)
-        self.labelled = mode != "raw"
         self.job = job  # json: the job named in each record
         self.write = write
         self.assembler = assembler
         self._pending = assembler.pending  # its unfinished lines, by (stream, rank)
-        # Raw: per stream, rank string -> the append method of the run's
-        # texts, or of a discard list for a task that is not shown.
-        # Labelled: per stream, rank string -> its Route.
+        # Per stream, rank string -> raw: the append method of the run's
+        # texts, or of a discard list for a task that is not shown;
+        # labelled: its Route; json: the rank(s) of its task(s), or False.
         self._routes: dict[str, dict[str, Any]] = {s: {} for s in STREAMS}
-        # Labelled: per stream, rank string of one task -> that task's rank.
+        # Labelled and json: per stream, rank string -> its (first) task's rank.
         self._ids: dict[str, dict[str, int]] = {s: {} for s in STREAMS}
         # Labelled: the unfinished lines the lane holds: (stream, rank) ->
         # (the time of their first piece, their pieces).
@@ -131,8 +130,8 @@ class FastLane:
         if max(map(len, lines), default=0) <= LONG_LINE:
             self._run(first, lines, careful)
             return
-        # A batch with a very long line: that line takes the careful path,
-        # whose decoding needs less memory than msgspec's for it.
+        # A very long line takes the careful path: for a 50 MB line, the
+        # lane's copies (decoded, joined, encoded) peaked higher than its.
         start = 0
         for i, line in enumerate(lines):
             if len(line) > LONG_LINE:
