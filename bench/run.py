@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ TYPED_FLOOR_CODE = (
     "    stream: Literal['stdout', 'stderr']\n"
     "    rank: str\n"
     "    data: str\n"
+    "    encoding: Literal['base64'] | None = None\n"
     "class E(msgspec.Struct, forbid_unknown_fields=True):\n"
     "    timestamp: float\n"
     "    name: Literal['data']\n"
@@ -700,7 +702,7 @@ def find_flux(opt: str | None) -> str | None:
 
 def live_benchmark(
     args: argparse.Namespace, fluxout: str, python: str, flux: str | None
-) -> tuple[list[Reader], list[str]]:
+) -> tuple[list[Reader], list[str], dict[str, Any] | None]:
     """The live readers, in a fresh `flux start --test-size=2` instance.
 
     This harness re-runs itself inside the instance (--live-inner), which
@@ -708,7 +710,7 @@ def live_benchmark(
     and writes the runs to a JSON file read back here.
     """
     if flux is None:
-        return [], ["live readers: need flux (on PATH, or --flux PATH)"]
+        return [], ["live readers: need flux (on PATH, or --flux PATH)"], None
     result = args.workdir / "live-result.json"
     result.unlink(missing_ok=True)
     broker_log = args.workdir / "live-broker.log"
@@ -749,14 +751,15 @@ def live_benchmark(
         if "Assertion" in line or "Aborted" in line
     ]
     if not result.exists():
-        return [], [f"live readers: the Flux instance failed (rc={proc.returncode})", *problems]
+        failed = f"live readers: the Flux instance failed (rc={proc.returncode})"
+        return [], [failed, *problems], None
     data = json.loads(result.read_text())
     data["notes"] += [f"broker: {p}" for p in problems]
     readers = []
     for r in data["readers"]:
         runs = [Run(**run) for run in r.pop("runs")]
         readers.append(Reader(**r, runs=runs))
-    return readers, data["notes"]
+    return readers, data["notes"], data.get("pace")
 
 
 def live_inner(args: argparse.Namespace) -> int:
@@ -840,7 +843,18 @@ def live_inner(args: argparse.Namespace) -> int:
             f"the Flux instance died during `{culprit}`: the live runs "
             "stopped there (see live-broker.log in the workdir)"
         )
+    pace = None
+    if not culprit:
+        note("live: following a new job from its submission (fluxout follow, flux job attach)")
+        pace = follow_pace(flux, args.fluxout, jobcmd, workdir)
+        notes.append(
+            f"pace: job {pace['job']}: `fluxout follow` ended {pace['fluxout']:.2f}s and "
+            f"`flux job attach` {pace['attach']:.2f}s after its clean event; follow's "
+            f"output {'equals' if pace['same'] else 'DIFFERS FROM'} `fluxout cat` of the "
+            "finished job"
+        )
     out = {
+        "pace": pace,
         "notes": notes,
         "readers": [
             {k: v for k, v in r.__dict__.items() if k != "runs"}
@@ -850,6 +864,50 @@ def live_inner(args: argparse.Namespace) -> int:
     }
     Path(args.live_inner).write_text(json.dumps(out, indent=1) + "\n")
     return 0
+
+
+def follow_pace(flux: str, fluxout: str, jobcmd: list[str], workdir: Path) -> dict[str, Any]:
+    """Submit the job again and follow it from the start with fluxout and
+    with attach, side by side: how long after the job's clean event does
+    each end? A follower that keeps pace ends right after it."""
+    jobid = subprocess.run(
+        [flux, "submit", "-n4", "-o", "exit-timeout=none", f"--cwd={workdir}", *jobcmd],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    followed = workdir / "pace-follow.out"
+    ended: dict[str, float] = {}
+    with open(followed, "wb") as out:
+        procs = {
+            "fluxout": subprocess.Popen([fluxout, "follow", jobid], stdout=out),
+            "attach": subprocess.Popen(
+                [flux, "job", "attach", jobid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            ),
+        }
+
+        def wait(name: str) -> None:
+            procs[name].wait()
+            ended[name] = time.time()
+
+        threads = [threading.Thread(target=wait, args=(name,)) for name in procs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    eventlog = subprocess.run(
+        [flux, "job", "eventlog", jobid], stdout=subprocess.PIPE, text=True, check=True
+    ).stdout
+    events = [line.split() for line in eventlog.splitlines()]
+    clean = next(float(e[0]) for e in events if len(e) > 1 and e[1] == "clean")
+    cat = subprocess.run([fluxout, "cat", jobid], stdout=subprocess.PIPE, check=True).stdout
+    return {
+        "job": jobid,
+        "fluxout": ended["fluxout"] - clean,
+        "attach": ended["attach"] - clean,
+        "same": followed.read_bytes() == cat,
+        "status": procs["fluxout"].returncode,
+    }
 
 
 # ---------------------------------------------------------------- report
@@ -985,6 +1043,39 @@ def targets(
         t = Target(name, f"{x:.2f}x", "3x", "PASS" if x <= 3 else "FAIL")
     out.append(t)
     return [t for t in out if t is not None]
+
+
+def live_targets(live: list[Reader], pace: dict[str, Any] | None) -> list[Target]:
+    """The issue's live targets (n/a without Flux)."""
+    by = {r.name: r for r in live}
+    cat = by.get("fluxout cat ID")
+    out = []
+    for other, limit, faster in (
+        ("flux job attach", 4.0, True),
+        ("flux.job.output.job_output", 14.0, True),
+        ("flux kvs get --raw (guest.output)", 1.2, False),
+    ):
+        r = by.get(other)
+        if faster:
+            name = f"live `fluxout cat` >= {limit:g}x faster than `{other}`"
+        else:
+            name = f"live `fluxout cat` <= {limit:g}x the time of `{other}` (the raw read)"
+        if cat is None or r is None:
+            out.append(Target(name, "-", f"{limit:g}x", "n/a"))
+            continue
+        if cat.failed or r.failed or not cat.ok_runs or not r.ok_runs:
+            out.append(Target(name, "reader failed", f"{limit:g}x", "FAIL"))
+            continue
+        x = r.min / cat.min if faster else cat.min / r.min
+        ok = x >= limit if faster else x <= limit
+        out.append(Target(name, f"{x:.2f}x", f"{limit:g}x", "PASS" if ok else "FAIL"))
+    name = "`fluxout follow` keeps pace: ends <= 1 s after the job's clean event"
+    if pace is None:
+        out.append(Target(name, "-", "1 s", "n/a"))
+    else:
+        ok = pace["fluxout"] <= 1.0 and pace["same"] and pace["status"] == 0
+        out.append(Target(name, f"{pace['fluxout']:.2f} s", "1 s", "PASS" if ok else "FAIL"))
+    return out
 
 
 def target_table(ts: list[Target]) -> list[str]:
@@ -1183,13 +1274,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_live or "live" not in sections:
         live: list[Reader] = []
         live_notes = ["live readers: not run (--no-live or --sections)"]
+        pace = None
     else:
-        live, live_notes = live_benchmark(args, fluxout, python, flux)
+        live, live_notes, pace = live_benchmark(args, fluxout, python, flux)
     notes += live_notes
 
     # 4. report
     info = machine_info(fluxout)
     ts = targets(saved, startup, primary, small, min(args.lines, 1_000_000))
+    ts += live_targets(live, pace)
     out = [
         "# fluxout benchmark",
         "",
@@ -1216,7 +1309,7 @@ def main(argv: list[str] | None = None) -> int:
         out += ["## Startup", "", *table(startup, "vs python"), ""]
     if live:
         out += ["## Live (Flux)", "", *table(live, "vs attach"), ""]
-    if saved or startup:
+    if saved or startup or live:
         out += ["## Targets", "", *target_table(ts), ""]
     if notes:
         out += ["## Notes", "", *(f"- {n}" for n in notes), ""]
