@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import io
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -321,13 +322,17 @@ def _stream(context: dict[str, Any]) -> str:
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
+STRICT_BASE64 = sys.version_info >= (3, 11)
+
+
 def decode_base64(text: str) -> bytes:
     """Strict RFC 4648 base64 (as flux writes it): no spaces, exact padding.
 
-    binascii's strict mode does the checking in C; it also takes a whole
-    quantum followed by padding ("AAAA===="), hence the checks before it.
+    binascii's strict mode (Python 3.11+) does the checking in C; it also
+    takes a whole quantum followed by padding ("AAAA===="), hence the checks
+    before it. Without it, the checks are made here, step by step.
     """
-    if len(text) % 4 == 0 and text[-3:] != "===":
+    if STRICT_BASE64 and len(text) % 4 == 0 and text[-3:] != "===":
         try:
             return binascii.a2b_base64(text, strict_mode=True)
         except (binascii.Error, ValueError):

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from fluxout import eventlog
 from fluxout.eventlog import (
     MAX_EVENT_RANKS,
     MAX_LINE,
@@ -835,9 +836,13 @@ def _base64_by_the_rules(text: str) -> bytes | None:
 @example(text="AAAA====")
 @example(text="AAAA=")
 @example(text="QR==")
-def test_decode_base64_takes_exactly_what_the_rules_allow(text: str) -> None:
-    try:
-        got: bytes | None = decode_base64(text)
-    except ValueError:
-        got = None
+@pytest.mark.parametrize("strict", [True, False], ids=["strict-mode", "by-hand"])
+def test_decode_base64_takes_exactly_what_the_rules_allow(text: str, strict: bool) -> None:
+    """With binascii's strict mode (3.11+) and without it (3.10)."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(eventlog, "STRICT_BASE64", strict and eventlog.STRICT_BASE64)
+        try:
+            got: bytes | None = decode_base64(text)
+        except ValueError:
+            got = None
     assert got == _base64_by_the_rules(text)
