@@ -19,6 +19,7 @@ before any careful line.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -44,6 +45,21 @@ BYTES = "surrogateescape"
 def text_of_base64(text: str) -> str:
     """The bytes of RFC 24 base64 data as lane text; ValueError if bad."""
     return decode_base64(text).decode(errors=BYTES)
+
+
+def _dump(record: dict[str, Any], option: int) -> bytes:
+    """orjson.dumps of a line record whose text may hold bytes that are not
+    UTF-8: then, as line_record does, the line is given in base64."""
+    try:
+        return orjson.dumps(record, option=option)
+    except orjson.JSONEncodeError:  # a lone surrogate: see BYTES
+        raw = str(record["line"]).encode(errors=BYTES)
+        try:
+            record["line"] = raw.decode()  # pieces that make UTF-8 once together
+        except UnicodeDecodeError:
+            record["line"] = base64.b64encode(raw).decode("ascii")
+            record["encoding"] = "base64"
+        return orjson.dumps(record, option=option)
 
 
 # Lines longer than this take the careful path (see FastLane.run).
@@ -250,40 +266,45 @@ class FastLane:
             try:
                 event = decode(line)
                 ctx = event.context
+                stream = ctx.stream
+                rank = routes[stream][ctx.rank]  # KeyError: a rank not seen yet
+                dump: Callable[..., bytes] = dumps
                 if ctx.encoding is None:
-                    stream = ctx.stream
-                    rank = routes[stream][ctx.rank]  # KeyError: a rank not seen yet
                     data = ctx.data
-                    if rank is False:  # a task the request does not show
-                        continue
-                    if not held and not pending and data and data.find("\n") == len(data) - 1:
-                        for task in (rank,) if type(rank) is int else rank:
+                else:  # its lines may not be UTF-8: _dump says so in the record
+                    data = text_of_base64(ctx.data)
+                    dump = _dump
+                if rank is False:  # a task the request does not show
+                    continue
+                if not held and not pending and data and data.find("\n") == len(data) - 1:
+                    for task in (rank,) if type(rank) is int else rank:
+                        record = {
+                            "job": job,
+                            "rank": task,
+                            "stream": stream,
+                            "line": data[:-1],
+                            "eol": True,
+                            "timestamp": event.timestamp,
+                        }
+                        records += dump(record, option=NEWLINE)
+                    continue
+                if type(rank) is int:
+                    done = self._partial(stream, ctx.rank, data, event.timestamp)
+                    if done is not None:
+                        start, whole = done
+                        for text in whole.split("\n"):
                             record = {
                                 "job": job,
-                                "rank": task,
+                                "rank": rank,
                                 "stream": stream,
-                                "line": data[:-1],
+                                "line": text,
                                 "eol": True,
-                                "timestamp": event.timestamp,
+                                "timestamp": start,
                             }
-                            records += dumps(record, option=NEWLINE)
-                        continue
-                    if type(rank) is int:
-                        done = self._partial(stream, ctx.rank, data, event.timestamp)
-                        if done is not None:
-                            start, whole = done
-                            for text in whole.split("\n"):
-                                record = {
-                                    "job": job,
-                                    "rank": rank,
-                                    "stream": stream,
-                                    "line": text,
-                                    "eol": True,
-                                    "timestamp": start,
-                                }
-                                records += dumps(record, option=NEWLINE)
-                                start = event.timestamp  # the next lines began here
-                        continue
+                            # Its pieces may have come from base64 data.
+                            records += _dump(record, option=NEWLINE)
+                            start = event.timestamp  # the next lines began here
+                    continue
             except Exception:
                 pass
             if records:
