@@ -160,8 +160,10 @@ class JobOutput:
         self.completion = Completion()
         self.select = Selection(opts.tasks)
         self.filters = opts.filters
+        # Which fast lane this job's data events take (None: only the careful path).
+        self._lane = self._lane_mode()
         self.lane = FastLane(
-            self._lane_mode() or "raw", out.raw_many, self.assembler, out.json_job() or ""
+            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
         )
         self.zero: float | None = None
         self.has_main = has_main
@@ -191,7 +193,7 @@ class JobOutput:
 
     def _fast_ok(self) -> bool:
         """Whether the fast lane can write this job's data events."""
-        return self._lane_mode() is not None
+        return self._lane is not None
 
     def _lane_mode(self) -> str | None:
         """Which fast lane this job's data events can take, if any."""
@@ -214,7 +216,7 @@ class JobOutput:
             if type(rec) is Data and not self.lane.knows(rec.stream, rec.rank):
                 selected = self.select(rec.rank, rec.ranks)
                 route = self._route(rec, selected)
-                self.lane.learn(rec.stream, rec.rank, route, list(selected))
+                self.lane.learn(rec.stream, rec.rank, route, selected)
 
     def _route(self, rec: Data, selected: IdSet) -> Route | None:
         """How the fast lane may write the events of this record's rank string."""

@@ -27,6 +27,7 @@ import msgspec
 import orjson
 
 from fluxout.eventlog import decode_base64
+from fluxout.idset import IdSet
 from fluxout.lines import LineAssembler
 
 # What a route is, per (stream, rank string), as JobOutput learns it:
@@ -116,9 +117,9 @@ class FastLane:
         self._hidden: list[str] = []
         self._no_run: dict[str, Any] = {}  # the table while no run is open
 
-    def learn(self, stream: str, rank: str, route: Route | None, tasks: list[int]) -> None:
+    def learn(self, stream: str, rank: str, route: Route | None, tasks: IdSet) -> None:
         """How the lane writes ``rank``'s events (None: it does not);
-        ``tasks``: the ranks of the tasks shown."""
+        ``tasks``: the tasks shown."""
         if route is None:
             return
         table = self._routes[stream]
@@ -126,11 +127,13 @@ class FastLane:
             table[rank] = self._hidden.append if route is False else self._texts.append
             return
         if self.mode == "json":  # a task's rank, or the ranks of an event of several
-            table[rank] = False if route is False else tasks[0] if len(tasks) == 1 else tasks
+            table[rank] = (
+                False if route is False else tasks.first if len(tasks) == 1 else list(tasks)
+            )
         else:
             table[rank] = route
         if tasks:
-            self._ids[stream][rank] = tasks[0]
+            self._ids[stream][rank] = tasks.first
 
     def knows(self, stream: str, rank: str) -> bool:
         return rank in self._routes.get(stream, ())
@@ -152,7 +155,7 @@ class FastLane:
         for i, line in enumerate(lines):
             if len(line) > LONG_LINE:
                 self._run(first + start, lines[start:i], careful)
-                self._spill()
+                self.spill()
                 careful(first + i, line)
                 start = i + 1
         self._run(first + start, lines[start:], careful)
@@ -245,7 +248,7 @@ class FastLane:
             stream = ""
             table = self._no_run
             if held:  # the careful path's assembler takes over the unfinished lines
-                self._spill()
+                self.spill()
             careful(first + i, line)
         if texts:
             self._write(stream)
@@ -310,7 +313,7 @@ class FastLane:
             if records:
                 self._write_records(records)
             if held:
-                self._spill()
+                self.spill()
             careful(first + i, line)
         if records:
             self._write_records(records)
@@ -346,15 +349,12 @@ class FastLane:
             held[key] = (ts, [data[end + 1 :]])
         return start, whole
 
-    def _spill(self) -> None:
-        """Hand the unfinished lines to the careful path's assembler."""
+    def spill(self) -> None:
+        """Hand the unfinished lines to the careful path's assembler (before
+        a careful line, and when the input ends)."""
         for (stream, rank), (start, pieces) in self._held.items():
             self.assembler.hold(stream, rank, start, "".join(pieces).encode(errors=BYTES))
         self._held.clear()
-
-    def spill(self) -> None:
-        """The input ended: the unfinished lines go to the assembler."""
-        self._spill()
 
     def _write(self, stream: str) -> None:
         texts = self._texts
