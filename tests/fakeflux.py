@@ -12,7 +12,16 @@ It implements ``fluxout.sources.flux.Boundary`` the way flux-core 0.88 behaves
   a lookup or watch in it then fails with EOPNOTSUPP;
 * KVS watches (FLUX_KVS_WATCH | FLUX_KVS_WATCH_APPEND) deliver the whole value,
   then what was appended since; job-info watches deliver one entry at a time
-  and end (ENODATA) after ``clean``.
+  and end (ENODATA) after ``clean``;
+* a watch is answered (its first value or error) only after the reader has
+  waited on the reactor once; until then it is in flight and gives nothing.
+  A watch without FLUX_KVS_WAITCREATE of a key that does not exist fails at
+  once with ENOENT, and of a namespace that does not exist with EOPNOTSUPP.
+
+It also records every request that could harm a real instance in
+``hazards``: a guest-namespace watch with FLUX_KVS_WAITCREATE, or a second
+lookup of a guest namespace while another is still in flight (together they
+can abort a flux-core 0.88 broker, see fluxout.sources.flux).
 
 Each line of an eventlog appears at its own timestamp (fixture time, seconds
 since the job's submit event), replayed ``scale`` real seconds per fixture
@@ -111,13 +120,20 @@ class FakeWatch:
         self.given = 0  # values (or bytes, for an append watch) delivered
         self._error: OSError | None = None
         self.canceled = False
+        self.opened = fake.waits  # answered once the reader waits after this
+        self.opened_at = fake.now()  # fixture time
+        self.guest = False  # a lookup in the guest namespace
 
     @property
     def error(self) -> OSError | None:
         return self._error
 
+    @property
+    def answered(self) -> bool:
+        return self.fake.waits > self.opened
+
     def take(self) -> list[bytes]:
-        if self.canceled or self._error is not None:
+        if self.canceled or self._error is not None or not self.answered:
             return []
         values, err = self.state(self.fake.now())
         if self.append:
@@ -169,6 +185,8 @@ class FakeFlux:
         self.interrupt_at = interrupt_at  # Ctrl-C, in fixture time
         self.calls: list[tuple[str, str]] = []
         self.watches: list[FakeWatch] = []
+        self.hazards: list[str] = []
+        self.waits = 0  # how often the reader has waited on the reactor
 
         main_bytes = (case / "eventlog").read_bytes()
         if hold:
@@ -283,32 +301,47 @@ class FakeFlux:
             return self._through_symlink(key[len("guest.") :], t)
         return None
 
-    def watch(self, key: str, namespace: str | None = None, waitcreate: bool = True) -> FakeWatch:
+    def _guest_lookup(self, name: str) -> None:
+        """A lookup in the guest namespace is sent: is another in flight?"""
+        busy = [w.key for w in self.watches if w.guest and not w.answered]
+        if busy:
+            self.hazards.append(f"{name} sent while {', '.join(busy)} in flight")
+
+    def watch(self, key: str, namespace: str | None = None, waitcreate: bool = False) -> FakeWatch:
         name = key if namespace is None else f"{namespace}::{key}"
         self.calls.append(("watch", name))
         self._alive()
         opened = self.now()
+        if namespace is not None:
+            if waitcreate:
+                self.hazards.append(f"{name} watched with FLUX_KVS_WAITCREATE")
+            self._guest_lookup(name)
+
+        def missing() -> tuple[list[bytes], OSError | None]:
+            if waitcreate:
+                return [], None
+            return [], FileNotFoundError(errno.ENOENT, "No such file or directory")
 
         def primary(t: float) -> tuple[list[bytes], OSError | None]:
             if self.user != OWNER:
                 return [], _eperm()
             value = self._primary(key, t)
             if value is None:
-                if waitcreate:
-                    return [], None
-                return [], FileNotFoundError(errno.ENOENT, "No such file or directory")
+                return missing()
             return [value], None
 
         def guest(t: float) -> tuple[list[bytes], OSError | None]:
             if namespace != self.namespace or opened >= self.removed:
                 return [], _enotsup()
+            if opened < self.created and not waitcreate:
+                return [], _enotsup()  # no such namespace (yet)
             if t < self.created:
                 return [], None  # WAITCREATE waits for the namespace
             if self.user == OTHER:
                 return [], _eperm()
             log = self.guest.get(key)
-            if log is None:
-                return [], None
+            if log is None or (not log.at(opened) and t < self.removed):
+                return missing()
             # A watch may miss what is appended just before the namespace
             # goes (flux-core issue #2386): lose_tail seconds of it, which
             # then only the graft has.
@@ -316,13 +349,16 @@ class FakeFlux:
                 return [log.at(min(t, self.removed - self.lose_tail))], None
             return [log.at(self.removed - self.lose_tail)], _enotsup()
 
-        return self._add(
-            FakeWatch(self, name, primary if namespace is None else guest, append=True)
-        )
+        watch = FakeWatch(self, name, primary if namespace is None else guest, append=True)
+        watch.guest = namespace is not None
+        return self._add(watch)
 
     def event_watch(self, jobid: int, eventlog: str) -> FakeWatch:
         self.calls.append(("event_watch", eventlog))
         self._alive()
+        if eventlog.startswith("guest."):
+            # job-info looks in the guest namespace for us (without WAITCREATE).
+            self._guest_lookup(eventlog)
 
         def state(t: float) -> tuple[list[bytes], OSError | None]:
             if jobid != self.jobid:
@@ -336,7 +372,9 @@ class FakeFlux:
             value = self._through_symlink(eventlog[len("guest.") :], t)
             return (value or b"").splitlines(keepends=True), None
 
-        return self._add(FakeWatch(self, eventlog, state, append=False))
+        watch = FakeWatch(self, eventlog, state, append=False)
+        watch.guest = eventlog.startswith("guest.")
+        return self._add(watch)
 
     def _add(self, watch: FakeWatch) -> FakeWatch:
         self.watches.append(watch)
@@ -344,6 +382,7 @@ class FakeFlux:
 
     def wait(self, timeout: float) -> None:
         self._alive()
+        self.waits += 1
         now = self.now()
         i = bisect.bisect_right(self.changes, now)
         nxt = self.changes[i] if i < len(self.changes) else math.inf

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -47,6 +47,8 @@ def live(monkeypatch: pytest.MonkeyPatch) -> Live:
         term = _terminal()
         rc = run(Request(command, [job or fake.f58], **options), term)
         assert isinstance(term.stdout, io.BytesIO) and isinstance(term.stderr, io.BytesIO)
+        # Nothing fluxout asked could have harmed a real broker.
+        assert fake.hazards == []
         return term.stdout.getvalue(), term.stderr.getvalue(), rc
 
     return go
@@ -386,3 +388,130 @@ def test_every_jobid_form_names_the_job_in_f58(form: str, case_dir, live: Live) 
     out, err, rc = live(fake, "follow", job=spelled, follow=True)
     assert_follow_is_attach(d, fake, out, err, rc)
     assert f"fluxout: {fake.f58}: ".encode() in err
+
+
+# -- never harm the instance: the watches kvs-watch can die of ------------------------
+#
+# Two lookups of a guest namespace that is gone, the first with
+# FLUX_KVS_WAITCREATE and the second sent before the first is answered, abort a
+# flux-core 0.88 broker (kvs-watch.c: watcher_respond: nsm->commit != NULL).
+# The fake records both halves of that as hazards; the live fixture above
+# checks that no test's run made any.
+
+
+def test_the_fake_sees_both_hazards(case_dir) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeFlux(case_dir("hello"), start_at=0.5)
+    ns = fake.namespace
+    fake.watch("exec.eventlog", ns)
+    fake.watch("output", ns)  # sent before the first is answered
+    assert fake.hazards == [f"{ns}::output sent while {ns}::exec.eventlog in flight"]
+    fake = FakeFlux(case_dir("hello"), start_at=0.5)
+    fake.watch("exec.eventlog", ns, waitcreate=True)
+    assert fake.hazards == [f"{ns}::exec.eventlog watched with FLUX_KVS_WAITCREATE"]
+    fake = FakeFlux(case_dir("hello"), start_at=0.5)
+    first = fake.watch("exec.eventlog", ns)
+    fake.wait(0.1)
+    assert first.answered
+    fake.watch("output", ns)
+    fake.watch(f"{fake.kvs}.eventlog")  # the primary namespace is not a guest one
+    assert fake.hazards == []
+
+
+def shell_init(fake: FakeFlux) -> float:
+    """When the fixture's exec eventlog says shell.init (fixture time)."""
+    log = fake.guest["exec.eventlog"]
+    lines = log.data.splitlines()
+    return next(t for t, line in zip(log.times, lines, strict=True) if b'"shell.init"' in line)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("start_at", [0.0, 0.4])
+def test_output_is_watched_after_shell_init_one_guest_lookup_at_a_time(
+    case: str,
+    start_at: float,
+    case_dir,  # type: ignore[no-untyped-def]
+    live: Live,
+) -> None:
+    d = case_dir(case)
+    fake = FakeFlux(d, start_at=start_at)
+    assert_follow_is_attach(d, fake, *live(fake, "follow", follow=True))  # no hazards
+    guest = [w for w in fake.watches if w.key.startswith(fake.namespace)]
+    outputs = [w for w in guest if w.key.endswith("::output")]
+    if outputs:
+        execs = [w for w in guest if w.key.endswith("::exec.eventlog")]
+        assert execs and execs[0].opened < outputs[0].opened
+        assert outputs[0].opened_at >= shell_init(fake)
+
+
+@pytest.mark.parametrize("case", ["hello", "exit-code", "unbuffered-partial", "canceled-running"])
+def test_job_ended_before_its_watches_open(case: str, case_dir, live: Live) -> None:  # type: ignore[no-untyped-def]
+    """The main eventlog says running, but the namespace is already gone:
+    the exec watch fails at once (EOPNOTSUPP) and no output watch is sent;
+    both guest eventlogs come from the graft."""
+    d = case_dir(case)
+    probe = FakeFlux(d)
+    fake = FakeFlux(d, start_at=(probe.removed + probe.released) / 2)
+    assert fake.removed <= fake.now() < fake.released
+    out, err, rc = live(fake, "follow", follow=True)
+    assert_follow_is_attach(d, fake, out, err, rc)
+    guest = [w.key for w in fake.watches if w.guest]
+    assert guest == [f"{fake.namespace}::exec.eventlog"]
+    assert fake.watches[1].error is not None
+    assert fake.watches[1].error.errno == errno.EOPNOTSUPP
+    assert ("read", f"{fake.kvs}.guest.output") in fake.calls
+
+
+def test_output_key_not_there_yet_is_asked_again(case_dir, live: Live) -> None:  # type: ignore[no-untyped-def]
+    """shell.init seen, the output header not yet written: the watch fails
+    with ENOENT (no WAITCREATE), and is sent again later."""
+    d = case_dir("hello")
+    fake = FakeFlux(d, start_at=0.0)
+    output = fake.guest["output"]
+    output.times[0] = shell_init(fake) + 0.05  # the header comes after shell.init
+    assert output.times[0] < output.times[1]
+    fake.changes = sorted({*fake.changes, output.times[0]})
+    assert_follow_is_attach(d, fake, *live(fake, "follow", follow=True))
+    outputs = [w for w in fake.watches if w.key == f"{fake.namespace}::output"]
+    assert len(outputs) >= 2
+    assert outputs[0].error is not None and outputs[0].error.errno == errno.ENOENT
+
+
+def test_real_boundary_watches_never_ask_waitcreate() -> None:
+    """FluxBoundary.watch, on a stand-in for libflux: the flags it sends."""
+
+    class Lib:
+        sent: ClassVar[list[tuple[object, int, bytes]]] = []
+
+        def flux_kvs_lookup(self, h: object, ns: object, flags: int, key: bytes) -> object:
+            self.sent.append((ns, flags, key))
+            return object()
+
+        def flux_kvs_lookup_cancel(self, f: object) -> int:
+            return 0
+
+    class Future:
+        def __init__(self, handle: object) -> None:
+            pass
+
+        def then(self, callback: object) -> None:
+            pass
+
+    class Constants:
+        FLUX_KVS_WATCH = 0x4
+        FLUX_KVS_WAITCREATE = 0x8
+        FLUX_KVS_WATCH_APPEND = 0x20
+
+    class Flux:
+        constants = Constants
+        future = type("future", (), {"Future": Future})
+
+    class Ffi:
+        NULL = None
+
+    boundary = object.__new__(fluxsrc.FluxBoundary)
+    boundary.flux, boundary.lib, boundary.ffi, boundary.h = Flux, Lib(), Ffi, object()
+    boundary.watch("job.0000.0001.eventlog")
+    boundary.watch("exec.eventlog", "job-1")
+    boundary.watch("output", "job-1")
+    assert [flags for _, flags, _ in Lib.sent] == [0x4 | 0x20] * 3
+    assert [ns for ns, _, _ in Lib.sent] == [None, b"job-1", b"job-1"]

@@ -100,6 +100,12 @@ class Watch(Protocol):
         """Set once the stream has ended: ENODATA for a normal end."""
         ...
 
+    @property
+    def answered(self) -> bool:
+        """Whether the instance has answered the lookup yet (a value or an
+        error): until then it is in flight."""
+        ...
+
     def take(self) -> list[bytes]:
         """The values that arrived since the last call (never blocks)."""
         ...
@@ -128,9 +134,10 @@ class Boundary(Protocol):
         """One key of a job through ``job-info.lookup`` (access checked)."""
         ...
 
-    def watch(self, key: str, namespace: str | None = None, waitcreate: bool = True) -> Watch:
+    def watch(self, key: str, namespace: str | None = None) -> Watch:
         """FLUX_KVS_WATCH | FLUX_KVS_WATCH_APPEND: the whole value first,
-        then each appended chunk."""
+        then each appended chunk.  Never FLUX_KVS_WAITCREATE: see
+        ``FluxJobSource`` for why (it can abort the broker)."""
         ...
 
     def event_watch(self, jobid: int, eventlog: str) -> Watch:
@@ -256,6 +263,7 @@ class _FluxWatch:
         self._cancel = cancel
         self._items: list[bytes] = []
         self._error: OSError | None = None
+        self._answered = False
         self.canceled = False
         self.future = boundary.flux.future.Future(future)
         self.future.then(self._ready)
@@ -264,8 +272,13 @@ class _FluxWatch:
     def error(self) -> OSError | None:
         return self._error
 
+    @property
+    def answered(self) -> bool:
+        return self._answered
+
     def _ready(self, future: Any) -> None:
         # Runs inside the reactor: must not raise.
+        self._answered = True
         try:
             value = self._get(future.pimpl.handle)
         except OSError as exc:
@@ -462,11 +475,11 @@ class FluxBoundary:
         value = orjson.loads(raw).get(key)
         return value.encode("utf-8", "surrogateescape") if value is not None else None
 
-    def watch(self, key: str, namespace: str | None = None, waitcreate: bool = True) -> Watch:
+    def watch(self, key: str, namespace: str | None = None) -> Watch:
         c = self.flux.constants
+        # No FLUX_KVS_WAITCREATE, ever (FluxJobSource says why): a key or
+        # namespace that is not there fails at once, ENOENT or EOPNOTSUPP.
         flags = c.FLUX_KVS_WATCH | c.FLUX_KVS_WATCH_APPEND
-        if waitcreate:
-            flags |= c.FLUX_KVS_WAITCREATE
         ns = namespace.encode() if namespace else self.ffi.NULL
         future = self.lib.flux_kvs_lookup(self.h, ns, flags, key.encode())
         if future == self.ffi.NULL:
@@ -549,13 +562,44 @@ class _Cursor:
         return new
 
 
+class _Scan:
+    """The events of an eventlog whose bytes arrive in pieces: just enough
+    of them for the source to know where the job is (the core decodes and
+    reports the eventlog itself)."""
+
+    def __init__(self) -> None:
+        self.partial = b""
+
+    def events(self, data: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(name, context) of each whole line ``data`` completes."""
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        for line in lines:
+            try:
+                event = orjson.loads(line)
+                name = event.get("name")
+                context = event.get("context")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue  # the core reports malformed lines
+            if isinstance(name, str):
+                yield name, context if isinstance(context, dict) else {}
+
+
 class _GuestLog(_Cursor):
     """One guest eventlog of a followed job (exec or output)."""
 
-    def __init__(self, eventlog: str) -> None:
+    def __init__(self, eventlog: str, shown: bool) -> None:
         super().__init__()
         self.eventlog = eventlog
         self.guest_key, self.job_key = GUEST_KEYS[eventlog]
+        # Passed on to the core; the exec eventlog is also watched when only
+        # the output is wanted, to know when the output key exists.
+        self.shown = shown
+        # Whether its key exists, so that it may be watched: the exec
+        # eventlog from the job's start, the output once the exec eventlog
+        # says shell.init (the shell writes the output header before it).
+        self.exists = eventlog == "exec"
+        self.scan = _Scan()
         self.watch: Watch | None = None
         self.done = False
 
@@ -566,32 +610,27 @@ class _GuestLog(_Cursor):
         self.watch = watch
         self.pos = 0
 
+    @property
+    def in_flight(self) -> bool:
+        return self.watch is not None and not self.watch.answered
+
 
 class _MainLog(_Cursor):
     """The main eventlog of a followed job, and what it says so far."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.partial = b""
+        self.scan = _Scan()
         self.started = False
         self.released = False  # release with final=true: the graft is there
         self.clean = False
 
-    def scan(self, data: bytes) -> None:
-        lines = (self.partial + data).split(b"\n")
-        self.partial = lines.pop()
-        for line in lines:
-            try:
-                event = orjson.loads(line)
-                name = event.get("name")
-            except (orjson.JSONDecodeError, AttributeError):
-                continue  # the core reports malformed lines
+    def see(self, data: bytes) -> None:
+        for name, context in self.scan.events(data):
             if name == "start":
                 self.started = True
-            elif name == "release":
-                context = event.get("context")
-                if isinstance(context, dict) and context.get("final") is True:
-                    self.released = True
+            elif name == "release" and context.get("final") is True:
+                self.released = True
             elif name == "clean":
                 self.clean = self.released = True
 
@@ -609,6 +648,10 @@ class FluxJobSource:
         # The primary namespace is readable (instance owner); on EPERM the
         # job-info service is used instead.
         self.direct = True
+        # follow: the guest namespace is gone (its graft holds the rest);
+        # it is not ours, so job-info watches it for us.
+        self.guest_gone = False
+        self.guest_job_info = False
         self._main: bytes | None = None
 
     def check(self) -> None:
@@ -700,15 +743,50 @@ class FluxJobSource:
             yield from _slices("main", main)
         for eventlog in ("exec", "output"):
             if eventlog in wanted:
-                for piece in self.read_guest(_GuestLog(eventlog)):
+                for piece in self.read_guest(_GuestLog(eventlog, True)):
                     yield from _slices(eventlog, piece)
 
     # follow
+    #
+    # What follow asks of the instance, and why each request is safe for it
+    # (a reader must never harm the instance it reads):
+    #
+    # * The main eventlog: a KVS watch (FLUX_KVS_WATCH | FLUX_KVS_WATCH_APPEND)
+    #   of job.<id>.eventlog in the primary namespace, which always exists,
+    #   on a key just read; or job-info's eventlog watch, which checks access.
+    # * The guest eventlogs, while the job runs: KVS watches in the guest
+    #   namespace job-<id>, with two rules that kvs-watch needs (flux-core
+    #   0.88 and its main branch): a watch in a namespace it has no monitor
+    #   for yet creates one and asks for the namespace's root; if a second
+    #   lookup of that namespace arrives before the answer, and the
+    #   namespace is gone (the job just ended), kvs-watch clears the error
+    #   for a FLUX_KVS_WAITCREATE watcher and then asserts on the other
+    #   (kvs-watch.c, watcher_respond: "nsm->commit != NULL"): the broker
+    #   aborts.  So:
+    #   - never FLUX_KVS_WAITCREATE: the namespace and its exec.eventlog
+    #     exist from the job's start, which is when they are first watched;
+    #     a namespace that is gone fails at once with EOPNOTSUPP, and the
+    #     rest is read from the graft in the primary namespace;
+    #   - one guest lookup in flight at a time: the output watch is opened
+    #     only after the exec watch has answered, and only once the exec
+    #     eventlog says shell.init (the output key exists from then on, as
+    #     flux job attach waits for it); a key still missing (ENOENT) is
+    #     asked for again later, never waited for.
+    #   The job-info watches used instead when the guest namespace is not
+    #   ours (EPERM) follow the same two rules: job-info watches the guest
+    #   namespace on our behalf, without FLUX_KVS_WAITCREATE.
+    # * The graft (job.<id>.guest.*) and cat's reads are plain lookups
+    #   (kvs, content store), which kvs-watch never sees.
 
     def _open_main(self) -> Watch:
         if self.direct:
-            return self.boundary.watch(f"{self.kvsdir}.eventlog", waitcreate=False)
+            return self.boundary.watch(f"{self.kvsdir}.eventlog")
         return self.boundary.event_watch(self.jobid, "eventlog")
+
+    def _open_guest_watch(self, log: _GuestLog) -> Watch:
+        if self.guest_job_info:
+            return self.boundary.event_watch(self.jobid, f"guest.{log.guest_key}")
+        return self.boundary.watch(log.guest_key, self.namespace)
 
     def _finish(self, log: _GuestLog) -> Iterator[tuple[str, bytes]]:
         """The rest of a guest eventlog, from the graft, once the job is over."""
@@ -722,15 +800,17 @@ class FluxJobSource:
                 yield from _slices(log.eventlog, rest)
         log.done = True
 
-    def _guest(self, log: _GuestLog, job: _MainLog) -> Iterator[tuple[str, bytes]]:
+    def _guest(
+        self, log: _GuestLog, job: _MainLog, guests: list[_GuestLog]
+    ) -> Iterator[tuple[str, bytes]]:
         """What a guest eventlog has for us now."""
-        if job.released:
+        if job.released or self.guest_gone:
             yield from self._finish(log)
             return
         if log.watch is None:
-            if not job.started:
+            if not job.started or not log.exists or any(g.in_flight for g in guests):
                 return
-            log.restart(self.boundary.watch(log.guest_key, self.namespace))
+            log.restart(self._open_guest_watch(log))
             assert log.watch is not None
         for data in log.watch.take():
             if new := log.feed(data):
@@ -739,21 +819,29 @@ class FluxJobSource:
         if err is None:
             return
         if err.errno in (errno.EOPNOTSUPP, errno.ENODATA):
-            # The namespace is gone: the rest is in the graft.
+            # The namespace is gone: the rest of every guest eventlog is in
+            # the graft, and no watch may be opened in it again.
+            self.guest_gone = True
             yield from self._finish(log)
-        elif err.errno == errno.EPERM:
+        elif err.errno == errno.ENOENT:
+            log.restart(None)  # not there yet: asked again in a later round
+        elif err.errno == errno.EPERM and not self.guest_job_info:
             # Not the namespace's owner: job-info checks access itself.
-            key = f"guest.{log.guest_key}"
-            log.restart(self.boundary.event_watch(self.jobid, key))
+            self.guest_job_info = True
+            log.restart(None)
         else:
             raise self.error(err, log.job_key)
 
     def _follow(self, initial: bytes, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
         job = _MainLog()
-        job.scan(job.feed(initial))
+        job.see(job.feed(initial))
         if "main" in wanted:
             yield from _slices("main", initial)
-        guests = [_GuestLog(e) for e in ("exec", "output") if e in wanted]
+        guests: list[_GuestLog] = []
+        if wanted & {"exec", "output"}:
+            guests.append(_GuestLog("exec", "exec" in wanted))
+        if "output" in wanted:
+            guests.append(_GuestLog("output", True))
         main: Watch | None = None
         try:
             if not job.clean:
@@ -764,7 +852,7 @@ class FluxJobSource:
                 if main is not None:
                     for data in main.take():
                         if new := job.feed(data):
-                            job.scan(new)
+                            job.see(new)
                             if "main" in wanted:
                                 news = True
                                 yield "main", new
@@ -776,10 +864,14 @@ class FluxJobSource:
                         job.released = job.clean = True
                         main = None
                 for log in guests:
-                    if not log.done:
-                        for chunk in self._guest(log, job):
+                    if log.done:
+                        continue
+                    for eventlog, chunk in self._guest(log, job, guests):
+                        if eventlog == "exec":
+                            self._saw_exec(chunk, guests)
+                        if log.shown:
                             news = True
-                            yield chunk
+                            yield eventlog, chunk
                 if job.clean and all(log.done for log in guests):
                     return
                 if not news:
@@ -792,6 +884,14 @@ class FluxJobSource:
                 log.restart(None)
             if main is not None:
                 main.cancel()
+
+    @staticmethod
+    def _saw_exec(data: bytes, guests: list[_GuestLog]) -> None:
+        """New exec eventlog bytes: once the shell is up, the output exists."""
+        for name, _ in guests[0].scan.events(data):
+            if name == "shell.init":
+                for log in guests:
+                    log.exists = True
 
 
 def _slices(eventlog: str, value: bytes) -> Iterator[tuple[str, bytes]]:
