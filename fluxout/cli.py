@@ -473,9 +473,40 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _closed_standard_fds() -> set[int]:
+    """Which of stdin, stdout and stderr fluxout was started without
+    (``>&-``): each is pointed at /dev/null, so that no file fluxout opens
+    later takes its number (and its place)."""
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.add(fd)
+    for fd in sorted(closed):
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    if 1 in closed:
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    if 2 in closed:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    return closed
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map every outcome to its exit status."""
     signal.signal(signal.SIGTERM, _on_sigterm)
+    closed = _closed_standard_fds()
+    if 1 in closed:
+        # As cat: output with nowhere to go is an error, said on stderr.
+        _error_line("cannot write to stdout: it is closed")
+        sys.exit(ExitStatus.ERROR)
+    if 0 in closed:
+        from fluxout.sources import file
+
+        file.STDIN_CLOSED = True
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         # Not cli.main(): it turns a closed pipe into status 1 and Ctrl-C

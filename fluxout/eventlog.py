@@ -12,13 +12,14 @@ import io
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from fluxout.idset import IdSet, IdsetError, parse_rank
+from fluxout.quoting import quote
 
 STREAMS = ("stdout", "stderr")
 
@@ -74,6 +75,7 @@ class Data:
     ranks: IdSet
     data: bytes
     eof: bool
+    lineno: int = field(default=0, compare=False)  # where it is, for messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,8 @@ def json_error(exc: orjson.JSONDecodeError, line: bytes | str) -> str:
     if isinstance(line, OverlongLine):
         limit = line.limit
         shown = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+        if line.more:
+            return f"line longer than {shown} skipped"
         return f"line of {line.size} bytes skipped (longer than {shown})"
     if isinstance(line, bytes) and "UTF-8" in exc.msg:
         try:
@@ -166,20 +170,29 @@ MAX_LINE = 256 << 20
 
 
 class OverlongLine(bytes):
-    """Stands for a line longer than ``limit``, dropped: ``size`` is its length.
+    """Stands for a line longer than ``limit``, dropped: ``size`` is its length
+    (``more``: it was still going on when it passed the limit, and is
+    reported then rather than at its end, which may never come).
 
     Its bytes are a single NUL, which no decoder takes for JSON or a blank.
     """
 
     size: int = 0
     limit: int = MAX_LINE
+    more: bool = False
 
 
-def overlong_line(size: int, limit: int) -> OverlongLine:
+def overlong_line(size: int, limit: int, more: bool = False) -> OverlongLine:
     line = OverlongLine(b"\x00")
     line.size = size
     line.limit = limit
+    line.more = more
     return line
+
+
+class NotAnEventlog(ValueError):
+    """The first line of an input passed the line limit: it is no eventlog
+    (a binary file, /dev/zero), and reading on would never end well."""
 
 
 class LineSplitter:
@@ -215,44 +228,60 @@ class LineSplitter:
         parts = io.BytesIO(chunk).readlines()
         tail = parts.pop() if parts and parts[-1][-1:] != b"\n" else b""
         if parts and (self._pending or self._dropped):
-            parts[0] = self._close(parts[0])
-        if tail:
-            self._hold(tail)
+            closed = self._close(parts[0])
+            if closed is None:  # the end of a line already reported
+                del parts[0]
+            else:
+                parts[0] = closed
         if len(chunk) > self.max_line:
             # Only a chunk longer than the limit can hold a whole long line.
             limit = self.max_line
             parts = [p if len(p) <= limit + 1 else overlong_line(len(p) - 1, limit) for p in parts]
+        if tail and self._hold(tail):
+            parts.append(overlong_line(self._dropped, self.max_line, more=True))
         start = self.lineno + 1
         self.lineno += len(parts)
+        if start == 1 and parts and isinstance(parts[0], OverlongLine):
+            limit = self.max_line
+            shown = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+            raise NotAnEventlog(f"not an eventlog (no newline in its first {shown})")
         return start, parts
 
     def end(self) -> list[tuple[int, bytes]]:
         """The last line, when the stream ended without a newline."""
         if not self._pending and not self._dropped:
             return []
+        line = self._close(b"")
+        if line is None:
+            return []
         self.lineno += 1
-        return [(self.lineno, self._close(b""))]
+        return [(self.lineno, line)]
 
-    def _hold(self, piece: bytes) -> None:
-        """Keep the start of an unfinished line, or count it once too long."""
+    def _hold(self, piece: bytes) -> bool:
+        """Keep the start of an unfinished line, or count it once too long;
+        True when the line has just passed the limit."""
         if self._dropped:
             self._dropped += len(piece)
-            return
+            return False
         self._size += len(piece)
         if self._size > self.max_line:
             self._dropped = self._size
             self._pending = []
             self._size = 0
-        else:
-            self._pending.append(piece)
+            return True
+        self._pending.append(piece)
+        return False
 
-    def _close(self, last: bytes) -> bytes:
-        """The unfinished line, completed with ``last`` (and its newline, if any)."""
-        size = self._dropped + self._size + len(last) - (last[-1:] == b"\n")
+    def _close(self, last: bytes) -> bytes | None:
+        """The unfinished line, completed with ``last`` (and its newline, if
+        any); None when it passed the limit earlier (it was reported then)."""
+        if self._dropped:
+            self._dropped = 0
+            return None
+        size = self._size + len(last) - (last[-1:] == b"\n")
         pending = self._pending
         self._pending = []
         self._size = 0
-        self._dropped = 0
         if size > self.max_line:
             return overlong_line(size, self.max_line)
         if last:
@@ -288,15 +317,15 @@ def _ranks(value: Any) -> IdSet:
     if value is None:
         raise ValueError("rank missing")
     if not isinstance(value, str):
-        raise ValueError(f"bad rank {value!r} (not an idset string)")
+        raise ValueError(f"bad rank {quote(value)} (not an idset string)")
     try:
         return event_ranks(value)
     except IdsetError as exc:
         reason = str(exc)
-        prefix = f"invalid idset {value!r}: "
+        prefix = f"invalid idset {quote(value)}: "
         if reason.startswith(prefix):
             reason = reason[len(prefix) :]
-        raise ValueError(f"bad rank {value!r} ({reason})") from None
+        raise ValueError(f"bad rank {quote(value)} ({quote(reason, 200)[1:-1]})") from None
 
 
 @lru_cache(maxsize=4096)
@@ -304,9 +333,11 @@ def event_ranks(value: str) -> IdSet:
     """The rank set of an output event, cached: a few strings repeat a lot."""
     ranks = parse_rank(value)
     if not ranks:
-        raise IdsetError(f"invalid idset {value!r}: empty")
+        raise IdsetError(f"invalid idset {quote(value)}: empty")
     if len(ranks) > MAX_EVENT_RANKS:
-        raise IdsetError(f"invalid idset {value!r}: more than {MAX_EVENT_RANKS} tasks in one event")
+        raise IdsetError(
+            f"invalid idset {quote(value)}: more than {MAX_EVENT_RANKS} tasks in one event"
+        )
     return ranks
 
 
@@ -315,7 +346,7 @@ def _stream(context: dict[str, Any]) -> str:
     if stream is None:
         raise ValueError("stream missing")
     if stream not in STREAMS:
-        raise ValueError(f"unknown stream {stream!r}")
+        raise ValueError(f"unknown stream {quote(stream)}")
     return str(stream)
 
 
@@ -365,8 +396,13 @@ class OutputDecoder:
     def __init__(self, warn: Warn) -> None:
         self.warn = warn
         self.header: Header | None = None
+        # The job's task count, from the header: a rank at or past it is
+        # no task of the job (None: the header gives no count).
+        self.ntasks: int | None = None
         self._unknown: set[str] = set()
         self._warned_no_header = False
+        # Rank strings seen with ranks past ntasks -> the ranks kept.
+        self._clipped: dict[str, IdSet] = {}
 
     def decode(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[OutputRecord]:
         loads = orjson.loads
@@ -379,7 +415,10 @@ class OutputDecoder:
                 continue
             record: OutputRecord | None = None
             if self.header is not None:
-                record = _fast_data(obj)
+                record = _fast_data(obj, lineno)
+                ntasks = self.ntasks
+                if record is not None and ntasks is not None and record.ranks.last >= ntasks:
+                    record = None  # the careful way says which ranks are kept
             if record is None:
                 record = self._decode_obj(lineno, obj)
                 if record is None:
@@ -408,7 +447,7 @@ class OutputDecoder:
             if name == "header":
                 return self._header(ts, context, lineno)
             if name == "redirect":
-                return self._redirect(ts, context)
+                return self._redirect(ts, context, lineno)
             if name == "log":
                 return self._log(ts, context, lineno)
         except (ValueError, TypeError) as exc:
@@ -416,7 +455,7 @@ class OutputDecoder:
             return None
         if name not in self._unknown:
             self._unknown.add(name)
-            self.warn(Problem(lineno, f"unknown event {name!r} skipped", severity="warning"))
+            self.warn(Problem(lineno, f"unknown event {quote(name)} skipped", severity="warning"))
         return None
 
     def _header(self, ts: float, context: dict[str, Any], lineno: int) -> Header:
@@ -431,7 +470,9 @@ class OutputDecoder:
             return self.header
         version = context.get("version")
         if version != 1:
-            self.warn(Problem(lineno, f"unknown header version {version!r}", severity="warning"))
+            self.warn(
+                Problem(lineno, f"unknown header version {quote(version)}", severity="warning")
+            )
         encoding = context.get("encoding")
         count = context.get("count")
         options = context.get("options")
@@ -442,12 +483,37 @@ class OutputDecoder:
             count if isinstance(count, dict) else {},
             options if isinstance(options, dict) else {},
         )
+        counts = [self.header.count.get(s) for s in STREAMS]
+        if all(type(n) is int and n >= 0 for n in counts):
+            self.ntasks = max(n for n in counts if isinstance(n, int))
         return self.header
+
+    def _task_ranks(self, rank: Any, lineno: int) -> IdSet:
+        """The ranks of a data or redirect event that are tasks of the job.
+
+        One event may stand for many tasks; one with ranks past the header's
+        task count (a crafted "[0-1048575]" of a 4-task job) would expand
+        each byte into a million: only the job's tasks are kept.
+        """
+        ranks = _ranks(rank)
+        ntasks = self.ntasks
+        if ntasks is None or ranks.last < ntasks:
+            return ranks
+        past = f"rank {quote(rank)} is past the job's {ntasks} tasks"
+        kept = self._clipped.get(rank)
+        if kept is None:
+            kept = ranks.intersect(IdSet(((0, ntasks - 1),))) if ntasks else IdSet()
+            if not kept:
+                raise ValueError(past)
+            if len(self._clipped) < 1024:  # a bounded cache
+                self._clipped[rank] = kept
+            self.warn(Problem(lineno, f"{past}: only {kept} kept", severity="warning"))
+        return kept
 
     def _data(self, ts: float, context: dict[str, Any], lineno: int) -> Data:
         stream = _stream(context)
         rank = context.get("rank")
-        ranks = _ranks(rank)
+        ranks = self._task_ranks(rank, lineno)
         eof = context.get("eof", False) is True
         raw = context.get("data")
         encoding = context.get("encoding")
@@ -464,16 +530,16 @@ class OutputDecoder:
         elif encoding == "base64":
             data = decode_base64(raw)
         else:
-            raise ValueError(f"unknown data encoding {encoding!r}")
+            raise ValueError(f"unknown data encoding {quote(encoding)}")
         if self.header is None and not self._warned_no_header:
             self._warned_no_header = True
             self.warn(Problem(lineno, "data before the header", severity="warning"))
-        return Data(ts, stream, str(rank), ranks, data, eof)
+        return Data(ts, stream, str(rank), ranks, data, eof, lineno)
 
-    def _redirect(self, ts: float, context: dict[str, Any]) -> Redirect:
+    def _redirect(self, ts: float, context: dict[str, Any], lineno: int) -> Redirect:
         stream = _stream(context)
         rank = context.get("rank")
-        ranks = _ranks(rank)
+        ranks = self._task_ranks(rank, lineno)
         path = context.get("path")
         return Redirect(ts, stream, str(rank), ranks, path if isinstance(path, str) else None)
 
@@ -483,7 +549,7 @@ class OutputDecoder:
         if level is None:
             raise ValueError("level missing")
         if _optional_int(level) is None:
-            raise ValueError(f"level {level!r} is not an integer")
+            raise ValueError(f"level {quote(level)} is not an integer")
         if not isinstance(message, str):
             raise ValueError("message missing or not a string")
         if level not in LOG_LEVELS:
@@ -509,7 +575,7 @@ class OutputDecoder:
         )
 
 
-def _fast_data(obj: Any) -> Data | None:
+def _fast_data(obj: Any, lineno: int = 0) -> Data | None:
     """A well-formed UTF-8 data event as a record, or None to check it fully.
 
     Must give exactly the record ``OutputDecoder._data`` gives, for less work.
@@ -536,6 +602,7 @@ def _fast_data(obj: Any) -> Data | None:
                 event_ranks(rank),
                 data.encode(),
                 context.get("eof", False) is True,
+                lineno,
             )
     except Exception:
         pass

@@ -7,6 +7,7 @@ first three lines each task wrote, whatever the shell's buffering did.
 from __future__ import annotations
 
 import re
+import sys
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -96,6 +97,11 @@ class LineFilter:
     start: float | None = None  # job start, for relative --since/--until
 
     def __post_init__(self) -> None:
+        # A count past what any job writes means "all": deque takes no more.
+        if self.head is not None:
+            self.head = min(self.head, sys.maxsize)
+        if self.tail is not None:
+            self.tail = min(self.tail, sys.maxsize)
         self._counts: dict[tuple[str, int], int] = {}
         self._tails: dict[tuple[str, int], deque[Line]] = {}
         # --tail holds lines back until the history has been read; after

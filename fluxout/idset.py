@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
+from fluxout.quoting import quote
+
 # RFC 22 ids are unsigned 32-bit, UINT_MAX meaning "none". (flux-core's own
 # decoder stops lower, at 2**31; accepting more here loses nothing.)
 MAX_ID = 2**32 - 2
@@ -105,27 +107,30 @@ class IdSet:
 
 
 def _parse_id(text: str, whole: str) -> int:
-    # RFC 22: decimal digits only, no sign, no leading zero.
+    # RFC 22: decimal digits only (ASCII: no space, sign or other digit),
+    # no leading zero.
     if not text.isdigit() or not text.isascii():
-        raise IdsetError(f"invalid idset {whole!r}: {text!r} is not an id")
+        raise IdsetError(f"invalid idset {quote(whole)}: {quote(text)} is not an id")
     if len(text) > 1 and text[0] == "0":
-        raise IdsetError(f"invalid idset {whole!r}: leading zero in {text!r}")
-    value = int(text)
-    if value > MAX_ID:
-        raise IdsetError(f"invalid idset {whole!r}: {text} is larger than {MAX_ID}")
-    return value
+        raise IdsetError(f"invalid idset {quote(whole)}: leading zero in {quote(text)}")
+    if len(text) > len(str(MAX_ID)) or int(text) > MAX_ID:
+        raise IdsetError(
+            f"invalid idset {quote(whole)}: {quote(text)[1:-1]} is larger than {MAX_ID}"
+        )
+    return int(text)
 
 
 def parse_idset(text: str) -> IdSet:
-    """Parse an RFC 22 idset as flux-core does: ranges ascending, no overlap.
+    """Parse an RFC 22 idset as flux-core does: ranges ascending, no overlap,
+    nothing around it (``"0\n"`` is not rank 0).
 
     The empty string (or "[]") is the empty set.
     """
-    body = text.strip()
+    body = text
     if body.startswith("[") and body.endswith("]"):
         body = body[1:-1]
     elif "[" in body or "]" in body:
-        raise IdsetError(f"invalid idset {text!r}: unbalanced brackets")
+        raise IdsetError(f"invalid idset {quote(text)}: unbalanced brackets")
     if body == "":
         return IdSet()
     ranges: list[tuple[int, int]] = []
@@ -134,9 +139,9 @@ def parse_idset(text: str) -> IdSet:
         lo = _parse_id(lo_text, text)
         hi = _parse_id(hi_text, text) if sep else lo
         if hi < lo or (sep and hi == lo):
-            raise IdsetError(f"invalid idset {text!r}: bad range {element!r}")
+            raise IdsetError(f"invalid idset {quote(text)}: bad range {quote(element)}")
         if ranges and lo <= ranges[-1][1]:
-            raise IdsetError(f"invalid idset {text!r}: {element!r} is out of order")
+            raise IdsetError(f"invalid idset {quote(text)}: {quote(element)} is out of order")
         ranges.append((lo, hi))
     return IdSet(ranges)
 
@@ -151,7 +156,8 @@ def parse_task_filter(text: str) -> IdSet | None:
     """A user's ``--tasks`` value: an idset, or "all"/"*" for no filter (None)."""
     if text.strip().lower() in ("all", "*"):
         return None
-    result = parse_idset(text)
+    # A user's value may have white space around it (an event's rank may not).
+    result = parse_idset(text.strip())
     if not result:
-        raise IdsetError(f"invalid idset {text!r}: it is empty")
+        raise IdsetError(f"invalid idset {quote(text)}: it is empty")
     return result

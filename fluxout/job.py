@@ -6,16 +6,19 @@ core can follow several jobs at once; it never reads or prints by itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from fluxout.errors import FluxoutError
 from fluxout.eventlog import (
     Data,
     Event,
     Header,
     LineSplitter,
     Log,
+    NotAnEventlog,
     OutputDecoder,
     OutputRecord,
     Problem,
@@ -30,6 +33,17 @@ from fluxout.status import JobInfo, format_exception
 from fluxout.summary import failure_summary
 
 ALL_STREAMS = frozenset(("stdout", "stderr"))
+
+# How far one data event may expand when it is written per task (labelled
+# lines, --split, lines): its tasks times its bytes.  A real job's event
+# comes nowhere near; a crafted one past it is reported and skipped.
+MAX_EXPANSION = 256 << 20
+# Line assembly works on this much of an event at a time (tasks x bytes),
+# so that memory stays bounded whatever an event expands to.
+SLICE = 1 << 20
+# Events of more tasks than this take the careful path, not the fast
+# lane, which would keep a label per task for each rank string.
+LANE_RANKS = 256
 
 # Main eventlog events that say why a job is still waiting to run.
 WAITING = {
@@ -104,10 +118,15 @@ class Problems:
         self.job = job
         self.report = report
         self.errors = 0
+        self.warnings = 0
 
     def __call__(self, problem: Problem) -> None:
         if problem.severity != "error":
-            self.report(f"{self.job}: warning: {problem}")
+            self.warnings += 1
+            if self.warnings <= self.MAX_REPORTED:
+                self.report(f"{self.job}: warning: {problem}")
+            if self.warnings == self.MAX_REPORTED:
+                self.report(f"{self.job}: too many warnings: only counting the rest")
             return
         self.errors += 1
         if self.errors <= self.MAX_REPORTED:
@@ -116,6 +135,8 @@ class Problems:
             self.report(f"{self.job}: too many bad lines: only counting the rest")
 
     def summary(self) -> None:
+        if self.warnings > self.MAX_REPORTED:
+            self.report(f"{self.job}: {self.warnings} warnings in all")
         if self.errors > self.MAX_REPORTED:
             self.report(f"{self.job}: {self.errors} bad lines in all")
 
@@ -175,6 +196,12 @@ class JobOutput:
     # -- feeding ----------------------------------------------------------
 
     def feed(self, eventlog: str, chunk: bytes) -> None:
+        try:
+            self._feed(eventlog, chunk)
+        except NotAnEventlog as exc:
+            raise FluxoutError(self.name, f"{eventlog} eventlog: {exc}") from None
+
+    def _feed(self, eventlog: str, chunk: bytes) -> None:
         if eventlog == "output" and self._fast_ok():
             start, lines = self.splitters["output"].split(chunk)
             done = 0
@@ -224,6 +251,8 @@ class JobOutput:
             return False
         if self.opts.mode == "raw":
             return ""
+        if len(selected) > LANE_RANKS:
+            return None
         if self.lane.mode == "json":  # the lane puts the ranks in the records
             return ""
         fd = 0 if rec.stream == "stdout" else 1
@@ -321,9 +350,11 @@ class JobOutput:
                 if mode == "raw":
                     out.raw(rec.stream, rec.data)
                 elif mode == "lines":
-                    self._emit(assembler.feed(rec.timestamp, rec.stream, ranks, rec.data))
+                    if self._expands(rec, ranks):
+                        self._assemble(rec, ranks)
                 elif mode == "split":
-                    out.split(rec.stream, ranks, rec.data)
+                    if self._expands(rec, ranks):
+                        out.split(rec.stream, ranks, rec.data)
                 else:
                     rank = rec.rank if ranks is rec.ranks else ranks.format()
                     out.event(rec.stream, rank, rec.data)
@@ -332,6 +363,35 @@ class JobOutput:
                 self._emit([line for line in ended if line is not None])
         else:
             self._other(rec)
+
+    def _expands(self, rec: Data, ranks: IdSet) -> bool:
+        """Whether an event may be written once per task: at most
+        MAX_EXPANSION bytes in all; else it is reported and skipped."""
+        if len(rec.data) * len(ranks) <= MAX_EXPANSION:
+            return True
+        size = len(rec.data) * len(ranks)
+        message = (
+            f"data event for {len(ranks)} tasks of {len(rec.data)} bytes each skipped "
+            f"({size >> 20} MiB in all, more than {MAX_EXPANSION >> 20} MiB)"
+        )
+        self.problems(Problem(rec.lineno, message))
+        return False
+
+    def _assemble(self, rec: Data, ranks: IdSet) -> None:
+        """An event into lines, a slice at a time: neither one event of many
+        tasks nor one of many lines is ever turned into lines all at once."""
+        assembler, ts, stream, data = self.assembler, rec.timestamp, rec.stream, rec.data
+        if len(data) * len(ranks) <= SLICE:
+            self._emit(assembler.feed(ts, stream, ranks, data))
+        elif len(data) <= SLICE:  # many tasks: a group of them at a time
+            group = max(1, SLICE // len(data))
+            tasks = iter(ranks)
+            while batch := list(itertools.islice(tasks, group)):
+                self._emit(assembler.feed(ts, stream, batch, data))
+        else:  # a big event: each task's part of it, a slice at a time
+            for rank in ranks:
+                for piece in _slices(data):
+                    self._emit(assembler.feed(ts, stream, (rank,), piece))
 
     def _other(self, rec: OutputRecord) -> None:
         if isinstance(rec, Header):
@@ -365,3 +425,17 @@ class JobOutput:
         if self.problems.errors and status == 0:
             status = 1
         return status
+
+
+def _slices(data: bytes) -> Iterator[bytes]:
+    """``data`` in pieces of about SLICE bytes, cut after a newline where
+    there is one (the assembler completes a line cut elsewhere)."""
+    view = memoryview(data)
+    start = 0
+    while start < len(data):
+        end = min(start + SLICE, len(data))
+        if end < len(data):
+            cut = data.rfind(b"\n", start, end)
+            end = cut + 1 if cut >= start else end
+        yield bytes(view[start:end])
+        start = end

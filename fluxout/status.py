@@ -23,13 +23,15 @@ def signal_name(signum: int) -> str:
     """strsignal(3) text ("Killed", "Terminated") as flux prints it."""
     try:
         text = signal.strsignal(signum)
-    except ValueError:
+    except (ValueError, OverflowError):
         text = None
     return text or f"Unknown signal {signum}"
 
 
 def waitstatus_to_exitcode(status: int) -> tuple[int, str]:
     """flux_job_waitstatus_to_exitcode(): the exit code and attach's message."""
+    if not 0 <= status < 1 << 31:  # no wait(2) status (a C int) is that
+        return 1, f"unexpected wait(2) status {status}"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         return sig + 128, f"job shell {signal_name(sig)}"

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxout.errors import ExitStatus, FluxoutError
-from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
+from fluxout.errors import ExitStatus, FluxoutError, OutputWriteError
+from fluxout.eventlog import Event, LineSplitter, NotAnEventlog, decode_events, event_ranks
 from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
@@ -152,6 +152,20 @@ class _Job:
         self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
 
 
+def _internal(arg: str, exc: Exception) -> FluxoutError:
+    """A bug met while showing one job, as that job's error: the other jobs
+    are still shown."""
+    if isinstance(exc, FluxoutError):
+        return exc
+    return FluxoutError(arg, f"internal error: {type(exc).__name__}: {exc} (--debug shows where)")
+
+
+def _isolated(exc: BaseException) -> bool:
+    """Whether an error is one job's own, to report and go on from: not the
+    run's (Ctrl-C, SIGTERM, a closed pipe, fluxout's output failing)."""
+    return isinstance(exc, Exception) and not isinstance(exc, (OutputWriteError, OSError))
+
+
 def _read_one(job: _Job, follow: bool) -> int:
     chunks = job.source.chunks(follow, frozenset(("main", "exec", "output")))
     try:
@@ -187,7 +201,7 @@ def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> Non
     q.put((index, _DONE, None))
 
 
-def _follow_many(jobs: list[_Job]) -> list[int]:
+def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
     """follow several jobs at once: a reader thread each, one writer (this one)."""
     q: queue.Queue[tuple[int, str, object]] = queue.Queue()
     statuses: list[int | None] = [None] * len(jobs)
@@ -197,13 +211,10 @@ def _follow_many(jobs: list[_Job]) -> list[int]:
         i, eventlog, payload = q.get()
         job = jobs[i]
         try:
-            if eventlog == _DONE:
+            if statuses[i] is not None:
+                job.over = True  # failed already: its reader stops at its next idle
+            elif eventlog == _DONE:
                 if isinstance(payload, BaseException):
-                    if isinstance(payload, FluxoutError):
-                        job.pipeline.finish(complete=False)
-                        job.out.error(str(payload))
-                        statuses[i] = ExitStatus.ERROR
-                        continue
                     raise payload
                 statuses[i] = job.pipeline.finish()
             elif eventlog == IDLE:
@@ -211,6 +222,14 @@ def _follow_many(jobs: list[_Job]) -> list[int]:
             else:
                 assert isinstance(payload, bytes)
                 job.pipeline.feed(eventlog, payload)
+        except Exception as exc:
+            if debug or not _isolated(exc):
+                raise
+            if eventlog != _DONE:
+                job.over = True
+            job.pipeline.finish(complete=False)
+            job.out.error(str(_internal(job.arg, exc)))
+            statuses[i] = ExitStatus.ERROR
         finally:
             q.task_done()
     return [s if s is not None else ExitStatus.ERROR for s in statuses]
@@ -244,10 +263,10 @@ def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> i
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
             job = _Job(req, arg, out, mode)
-        except FluxoutError as exc:
-            if req.debug:
+        except Exception as exc:
+            if req.debug or not _isolated(exc):
                 raise
-            out.error(str(exc))
+            out.error(str(_internal(arg, exc)))
             worst = max(worst, ExitStatus.ERROR)
             continue
         if req.follow and several:
@@ -255,14 +274,14 @@ def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> i
             continue
         try:
             worst = max(worst, _read_one(job, req.follow))
-        except FluxoutError as exc:
-            if req.debug:
+        except Exception as exc:
+            if req.debug or not _isolated(exc):
                 raise
             job.pipeline.finish(complete=False)
-            out.error(str(exc))
+            out.error(str(_internal(arg, exc)))
             worst = max(worst, ExitStatus.ERROR)
     if jobs:
-        worst = max([worst, *_follow_many(jobs)])
+        worst = max([worst, *_follow_many(jobs, req.debug)])
     return worst
 
 
@@ -337,7 +356,11 @@ def _decoded(
             if end.over:
                 break
             continue
-        for event in decode_events(splitters[eventlog].feed(chunk), warn, eventlog):
+        try:
+            lines = splitters[eventlog].feed(chunk)
+        except NotAnEventlog as exc:
+            raise FluxoutError(source.name, f"{eventlog} eventlog: {exc}") from None
+        for event in decode_events(lines, warn, eventlog):
             end.see(eventlog, event)
             yield eventlog, event
     for eventlog, splitter in splitters.items():
@@ -380,10 +403,10 @@ def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
         assert isinstance(out, EventsRenderer)
         try:
             worst = max(worst, show_events(open_target(arg, req.uri), req, out))
-        except FluxoutError as exc:
-            if req.debug:
+        except Exception as exc:
+            if req.debug or not _isolated(exc):
                 raise
-            out.error(str(exc))
+            out.error(str(_internal(arg, exc)))
             worst = max(worst, ExitStatus.ERROR)
     return worst
 

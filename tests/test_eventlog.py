@@ -24,6 +24,7 @@ from fluxout.eventlog import (
     Header,
     LineSplitter,
     Log,
+    NotAnEventlog,
     OutputDecoder,
     OutputRecord,
     OverlongLine,
@@ -205,30 +206,38 @@ def test_line_splitter_long_line_in_many_chunks() -> None:
 
 
 def test_line_splitter_drops_overlong_lines() -> None:
-    """A line past the limit is dropped as it comes: memory stays bounded."""
+    """A line past the limit is dropped as it comes, and reported as it
+    passes the limit (its end may never come): memory stays bounded."""
     splitter = LineSplitter(max_line=10)
     out = splitter.feed(b"0123456789\n0123")  # exactly the limit: kept
     assert out == [(1, b"0123456789")]
     assert splitter.feed(b"456789") == []
-    assert splitter.feed(b"ABC") == []  # 13 bytes: over the limit, dropped
+    out = splitter.feed(b"ABC")  # 13 bytes: over the limit, reported, dropped
+    assert [n for n, _ in out] == [2]
+    line = out[0][1]
+    assert isinstance(line, OverlongLine) and line.more
+    assert line.size == 13
     assert splitter._pending == []
     assert splitter.feed(b"x" * 100) == []
     assert splitter._pending == []
-    out = splitter.feed(b"yz\nok\n")
-    assert [n for n, _ in out] == [2, 3]
-    line = out[0][1]
-    assert isinstance(line, OverlongLine)
-    assert line.size == 115
-    assert out[1] == (3, b"ok")
+    out = splitter.feed(b"yz\nok\n")  # its end: nothing more to say
+    assert out == [(3, b"ok")]
     # A whole long line inside one big chunk, and one closed by end().
     out = splitter.feed(b"short\n" + b"L" * 11 + b"\n" + b"T" * 12)
     assert out[0] == (4, b"short")
     assert isinstance(out[1][1], OverlongLine)
     assert out[1][1].size == 11
-    (last,) = splitter.end()
-    assert last[0] == 6
-    assert isinstance(last[1], OverlongLine)
-    assert last[1].size == 12
+    assert isinstance(out[2][1], OverlongLine) and out[2][1].more  # the T line
+    assert out[2][0] == 6
+    assert splitter.end() == []
+
+
+def test_a_first_line_past_the_limit_is_no_eventlog() -> None:
+    """/dev/zero, a binary file: one line, then no more reading."""
+    splitter = LineSplitter(max_line=10)
+    assert splitter.feed(b"\0" * 6) == []
+    with pytest.raises(NotAnEventlog, match=r"no newline in its first 10 bytes"):
+        splitter.feed(b"\0" * 6)
 
 
 def test_overlong_line_is_one_problem() -> None:
@@ -621,7 +630,12 @@ def test_bad_data_events(context: dict[str, Any], message: str) -> None:
 
 def test_biggest_rank_set_allowed() -> None:
     rank = f"0-{MAX_EVENT_RANKS - 1}"
-    records, problems = after_header(entry("data", {"stream": "stdout", "rank": rank, "data": "x"}))
+    count = {"stdout": MAX_EVENT_RANKS, "stderr": MAX_EVENT_RANKS}
+    header = entry("header", {"version": 1, "encoding": {}, "count": count, "options": {}})
+    records, problems = decode(
+        [header, entry("data", {"stream": "stdout", "rank": rank, "data": "x"})]
+    )
+    records = records[1:]
     assert problems == []
     assert isinstance(records[0], Data)
     assert len(records[0].ranks) == MAX_EVENT_RANKS

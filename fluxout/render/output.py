@@ -163,10 +163,7 @@ class TextRenderer:
     def _time(self, fd: int, ts: float, zero: float | None) -> bytes:
         mode = self.fmt.timestamps
         if mode == "abs":
-            whole = int(ts)
-            if self._second[0] != whole:
-                self._second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole)))
-            text = f"{self._second[1]}.{int((ts - whole) * 1000):03d} "
+            text = self._abs_time(ts) + " "
         elif mode == "delta":
             last = self._last_time if self._last_time is not None else ts
             text = f"+{ts - last:.3f}s "
@@ -174,6 +171,18 @@ class TextRenderer:
         else:
             text = f"{ts - (zero if zero is not None else ts):9.3f}s "
         return paint(text, STYLES["time"], self.color[fd]).encode()
+
+    def _abs_time(self, ts: float) -> str:
+        """ts as local date and time, to the millisecond (the number itself
+        when it is no time the C library can show, as 1e300 or -1e18)."""
+        whole = int(ts)
+        if self._second[0] != whole:
+            try:
+                shown = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
+            except (OverflowError, OSError, ValueError):
+                return f"{ts:.3f}"
+            self._second = (whole, shown)
+        return f"{self._second[1]}.{int((ts - whole) * 1000):03d}"
 
     def _highlight(self, fd: int, text: bytes) -> bytes:
         # Colour the matches on a terminal only: in a pipe the bytes stay exact.

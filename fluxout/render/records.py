@@ -14,7 +14,9 @@ JSON Lines schema 1 (documented in the README):
 from __future__ import annotations
 
 import base64
+import json
 import string
+import sys
 from collections.abc import Iterable
 
 import orjson
@@ -140,6 +142,20 @@ class LinesRenderer(RecordRenderer):
             write(STDOUT, head.encode() + line.text + b"\n")
 
 
+def dump_json(value: object) -> bytes:
+    """orjson.dumps, or the stdlib's for what orjson cannot write: it reads
+    JSON nested 1024 deep but writes only 254 levels."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 10_000))
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        finally:
+            sys.setrecursionlimit(limit)
+
+
 class EventsRenderer(RecordRenderer):
     """``events``: eventlog entries as attach ``--show-events`` shows them, or JSON."""
 
@@ -152,10 +168,10 @@ class EventsRenderer(RecordRenderer):
                 "eventlog": eventlog,
                 "job": self.job,
             }
-            self.sink.write(STDOUT, orjson.dumps(record) + b"\n")
+            self.sink.write(STDOUT, dump_json(record) + b"\n")
             return
         color = self.color[0]
-        context = orjson.dumps(event.context).decode() if event.context else ""
+        context = dump_json(event.context).decode() if event.context else ""
         style = "bold red" if event.name == "exception" else "bold"
         text = (
             paint(f"{event.timestamp - zero:.3f}s:", STYLES["time"], color)

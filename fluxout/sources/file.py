@@ -15,6 +15,9 @@ from fluxout.sources.base import IDLE
 
 CHUNK = 1 << 20
 POLL_SECONDS = 0.1
+# fluxout was started with stdin closed (``<&-``): ``-`` is then an error,
+# not the empty input /dev/null (which stands in for it) would give.
+STDIN_CLOSED = False
 
 # File names in a saved job directory, per eventlog (first match wins).
 DIR_LAYOUT = {
@@ -178,6 +181,8 @@ class StdinSource:
     """
 
     def __init__(self, stream: BinaryIO | None = None, name: str = "-") -> None:
+        if stream is None and STDIN_CLOSED:
+            raise FluxoutError(name, "cannot read stdin: it is closed")
         self.stream = stream if stream is not None else sys.stdin.buffer
         self.name = name
         self._head = b""
