@@ -300,3 +300,21 @@ def test_a_rank_with_a_newline_is_no_label() -> None:
     assert out == b"0: y\n"
     assert b"bad rank '0\\n'" in err
     assert rc == 1
+
+
+def test_follow_coalesce_does_not_pile_up(tmp_path: Path) -> None:
+    """One task far ahead of the other: its lines go out, memory bounded."""
+    job = tmp_path / "job"
+    job.mkdir()
+    for name in ("eventlog", "exec.eventlog"):
+        (job / name).write_bytes((HELLO / name).read_bytes())
+    lines = 300_000
+    chunk = "".join(f"line {i}\n" for i in range(1000))
+    log = header(2) + data("1", "only\n") + b"".join(data("0", chunk) for _ in range(lines // 1000))
+    log += event("data", {"stream": "stdout", "rank": "[0-1]", "eof": True})
+    log += event("data", {"stream": "stderr", "rank": "[0-1]", "eof": True})
+    (job / "output.eventlog").write_bytes(log)
+    out, err, rc = fluxout("follow", "--coalesce", job, limit=230 << 20)
+    assert rc == 0, err
+    assert out.count(b"\n") == lines + 1
+    assert out.startswith(b"[0-1]: line 0\n") or out.startswith(b"0: line 0\n")

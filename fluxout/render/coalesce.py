@@ -25,8 +25,11 @@ from fluxout.render.output import FD, LineFormat, Output, TextRenderer
 from fluxout.render.styles import paint, rank_style
 
 RULE = "-" * 16
-# follow: how long a line waits for the other tasks to write the same one.
+# follow: how long a line waits for the other tasks to write the same one,
+# and how many lines wait at most: when one task runs far ahead of the
+# others, its oldest lines go out alone rather than pile up.
 HOLD_SECONDS = 0.5
+MAX_HELD = 10_000
 
 
 class CoalesceRenderer(TextRenderer):
@@ -71,10 +74,13 @@ class CoalesceRenderer(TextRenderer):
     def _release(self, final: bool) -> None:
         now = time.monotonic()
         expected = self.ntasks or len(self._ranks)
+        over = len(self._pending) - MAX_HELD  # how many must go now, waiting or not
         for key in sorted(self._pending, key=lambda k: (k[1], k[0])):
             groups = self._pending[key]
             seen = sum(len(r) for r in groups.values())
-            if not final and seen < expected and now - self._since[key] < HOLD_SECONDS:
+            waiting = seen < expected and now - self._since[key] < HOLD_SECONDS
+            over -= 1
+            if not final and waiting and over < 0:
                 continue
             fd = FD[key[0]]
             for text, ranks in sorted(groups.items(), key=lambda kv: min(kv[1])):
