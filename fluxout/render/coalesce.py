@@ -63,7 +63,7 @@ class CoalesceRenderer(TextRenderer):
 
     def _group_label(self, fd: int, ranks: list[int]) -> bytes:
         ids = IdSet.of(ranks)
-        text = f"{self.prefix}{ids.format()}: "
+        text = f"{self.own(fd, self.prefix)}{ids.format()}: "
         if self.color[fd]:
             text = paint(text, rank_style(ids.first, "stdout" if fd == 0 else "stderr"), True)
         return text.encode()
@@ -95,7 +95,8 @@ class CoalesceRenderer(TextRenderer):
                 if s == stream:
                     by_content[b"".join(block)].append(rank)
             for content, ranks in sorted(by_content.items(), key=lambda kv: min(kv[1])):
-                header = f"{RULE}\n{self.prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
+                prefix = self.own(fd, self.prefix)
+                header = f"{RULE}\n{prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
                 if self.color[fd]:
                     header = paint(header, "bold", True)
                 self.sink.write(fd, header.encode() + content)
