@@ -19,6 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from fluxout import cli
 from fluxout.render.escape import escape_controls, escape_json
 from fluxout.render.output import Output, TextRenderer
 from fluxout.render.sink import Sink
@@ -313,6 +314,16 @@ def test_coalesced_headers(tmp_path: Path) -> None:
     assert out.count(DATA.encode()) == 2
     assert not RAW_CONTROL.search(out.replace(DATA.encode(), b"").replace(b"\n", b"")), out
     assert b"dir\\x1b[2J: 0\n" in out
+
+
+def test_cli_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Errors outside a run (internal errors, output failures) are the CLI's.
+    for tty, want in ((False, "bad \x1b[2J\n"), (True, "bad \\x1b[2J\n")):
+        err = io.StringIO()
+        monkeypatch.setattr(err, "isatty", lambda tty=tty: tty)
+        monkeypatch.setattr(sys, "stderr", err)
+        cli._error_line("bad \x1b[2J")
+        assert err.getvalue() == f"fluxout: {want}"
 
 
 # -- a real terminal ----------------------------------------------------------
