@@ -9,6 +9,7 @@ the stream is a terminal, and keeps today's bytes in a pipe.
 from __future__ import annotations
 
 import io
+import os
 import re
 import sys
 import unicodedata
@@ -285,6 +286,19 @@ def test_job_name_in_prefixes(tmp_path: Path) -> None:
     assert f"plain: {DATA}".encode() in out
     assert f"{shown}: 1.200s: flux-shell".encode() in err
     assert not RAW_CONTROL.search(err.replace(b"\n", b"")), err
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS names are UTF-8")
+def test_a_directory_name_that_is_not_utf8(tmp_path: Path) -> None:
+    name = os.fsdecode(b"x\xff\x1by")  # an undecodable byte, and an ESC
+    d = hostile_job(tmp_path, name)
+    req = Request("cat", [str(d), str(d)], color="never")
+    out, err, rc = _run(req, tty=False)
+    # In a pipe the name's bytes go out as they are, as ls would write them.
+    assert (rc, out.count(b"x\xff\x1by: " + DATA.encode())) == (0, 2)
+    out, err, rc = _run(req, tty=True)
+    assert out.count(b"x\\udcff\\x1by: " + DATA.encode()) == 2
+    assert b"\xff" not in err and b"x\\udcff\\x1by: 1.200s" in err
 
 
 def test_error_messages_quote_paths(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from fluxout.idset import IdSet
 from fluxout.lines import Line
+from fluxout.render.escape import own_bytes
 from fluxout.render.output import FD, LineFormat, Output, TextRenderer
 from fluxout.render.styles import paint, rank_style
 
@@ -66,7 +67,7 @@ class CoalesceRenderer(TextRenderer):
         text = f"{self.own(fd, self.prefix)}{ids.format()}: "
         if self.color[fd]:
             text = paint(text, rank_style(ids.first, "stdout" if fd == 0 else "stderr"), True)
-        return text.encode()
+        return own_bytes(text)
 
     def _release(self, final: bool) -> None:
         now = time.monotonic()
@@ -99,7 +100,7 @@ class CoalesceRenderer(TextRenderer):
                 header = f"{RULE}\n{prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
                 if self.color[fd]:
                     header = paint(header, "bold", True)
-                self.sink.write(fd, header.encode() + content)
+                self.sink.write(fd, own_bytes(header) + content)
         self._blocks.clear()
 
     def close(self) -> None:

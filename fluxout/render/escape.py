@@ -46,6 +46,14 @@ def escape_controls(text: str) -> str:
     return _UNSAFE.sub(_escape_one, text)
 
 
+def own_bytes(text: str) -> bytes:
+    """fluxout's own text as bytes. A path that is not UTF-8 (a directory
+    name) holds surrogates: its bytes go out as they were, as ls would
+    write them in a pipe, instead of failing (on a terminal they were
+    already escaped)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def escape_json(text: str) -> str:
     """JSON text (as orjson writes it) with the controls JSON leaves raw
     (DEL, C1, separators, bidi) written as ``\\uXXXX``: still valid JSON."""

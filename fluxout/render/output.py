@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fluxout.eventlog import Log, Redirect
 from fluxout.idset import IdSet
 from fluxout.lines import Line
-from fluxout.render.escape import escape_controls
+from fluxout.render.escape import escape_controls, own_bytes
 from fluxout.render.sink import STDERR, STDOUT, Sink
 from fluxout.render.styles import STYLES, ansi_codes, paint, rank_style
 from fluxout.render.terminal import Terminal
@@ -116,7 +116,7 @@ class TextRenderer:
         if not self.prefix:
             return b""
         # The job's name may be a path: a directory name can hold an ESC.
-        return paint(self.own(fd, self.prefix), self.job_style, self.color[fd]).encode()
+        return own_bytes(paint(self.own(fd, self.prefix), self.job_style, self.color[fd]))
 
     # -- job data -------------------------------------------------------
 
@@ -236,7 +236,7 @@ class TextRenderer:
         # covers logs, redirects, exceptions, errors, warnings, the summary.
         self._clear_status()
         text = self.own(STDERR, text)
-        self.sink.write(STDERR, (paint(text, style, self.color[1]) + "\n").encode())
+        self.sink.write(STDERR, own_bytes(paint(text, style, self.color[1]) + "\n"))
 
     def log(self, rec: Log, zero: float) -> None:
         style = "log"
@@ -267,7 +267,7 @@ class TextRenderer:
             return
         self.sink.flush()
         line = paint(self.own(STDERR, text), STYLES["status"], self.color[1])
-        self.terminal.stderr.write(f"\r\x1b[K{line}".encode())
+        self.terminal.stderr.write(own_bytes(f"\r\x1b[K{line}"))
         self.terminal.stderr.flush()
         self._status_shown = True
 

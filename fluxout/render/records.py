@@ -21,7 +21,7 @@ import orjson
 
 from fluxout.eventlog import Event
 from fluxout.lines import Line
-from fluxout.render.escape import escape_json
+from fluxout.render.escape import escape_json, own_bytes
 from fluxout.render.output import Output, TextRenderer
 from fluxout.render.sink import STDOUT
 from fluxout.render.styles import STYLES, paint, rank_style
@@ -104,7 +104,7 @@ class LinesRenderer(RecordRenderer):
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
         if self.template is not None:
-            job_bytes = self.own(STDOUT, self.job).encode()
+            job_bytes = own_bytes(self.own(STDOUT, self.job))
             for line in lines:
                 fields = {
                     "job": job_bytes,
