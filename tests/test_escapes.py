@@ -125,7 +125,7 @@ def test_escaped_json_is_the_same_json(context: dict[str, object]) -> None:
     assert orjson.loads(shown) == context
 
 
-def test_category_check() -> None:
+def test_only_controls_and_format_characters_are_escaped() -> None:
     # Every character escaped but the bidi and separator ones is a Cc control.
     for code in BAD - set(range(0xD800, 0xE000)):
         cat = unicodedata.category(chr(code))
