@@ -552,7 +552,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _error_line(text: str) -> None:
+    # Outside a run there is no Output: decide on escaping here, the same way.
     try:
+        if sys.stderr.isatty():
+            from fluxout.render.escape import escape_controls
+
+            text = escape_controls(text)
         sys.stderr.write(f"fluxout: {text}\n")
         sys.stderr.flush()
     except OSError:

@@ -238,12 +238,13 @@ def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
 def run(req: Request, terminal: Terminal | None = None) -> int:
     """Show every job of the request; the worst exit status wins."""
     term = terminal if terminal is not None else Terminal.from_process()
-    # Colour and flushing are decided once, for every job's renderer.
+    # Colour, escaping and flushing are decided once, for every job's renderer.
     output = Output(
         term,
         Sink(term.stdout, term.stderr, term.shared),
         term.color(req.color),
         flush_each_batch=req.follow or term.stdout_tty,
+        escape=term.escapes(),
     )
     several = len(req.jobs) > 1
     renderers = [_renderer(req, output, arg, i, several) for i, arg in enumerate(req.jobs)]

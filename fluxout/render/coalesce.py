@@ -21,6 +21,7 @@ from collections.abc import Iterable
 
 from fluxout.idset import IdSet
 from fluxout.lines import Line
+from fluxout.render.escape import own_bytes
 from fluxout.render.output import FD, LineFormat, Output, TextRenderer
 from fluxout.render.styles import paint, rank_style
 
@@ -66,10 +67,10 @@ class CoalesceRenderer(TextRenderer):
 
     def _group_label(self, fd: int, ranks: list[int]) -> bytes:
         ids = IdSet.of(ranks)
-        text = f"{self.prefix}{ids.format()}: "
+        text = f"{self.own(fd, self.prefix)}{ids.format()}: "
         if self.color[fd]:
             text = paint(text, rank_style(ids.first, "stdout" if fd == 0 else "stderr"), True)
-        return text.encode()
+        return own_bytes(text)
 
     def _release(self, final: bool) -> None:
         now = time.monotonic()
@@ -101,10 +102,11 @@ class CoalesceRenderer(TextRenderer):
                 if s == stream:
                     by_content[b"".join(block)].append(rank)
             for content, ranks in sorted(by_content.items(), key=lambda kv: min(kv[1])):
-                header = f"{RULE}\n{self.prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
+                prefix = self.own(fd, self.prefix)
+                header = f"{RULE}\n{prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
                 if self.color[fd]:
                     header = paint(header, "bold", True)
-                self.sink.write(fd, header.encode() + content)
+                self.sink.write(fd, own_bytes(header) + content)
         self._blocks.clear()
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fluxout.eventlog import Log, Redirect
 from fluxout.idset import IdSet
 from fluxout.lines import Line
+from fluxout.render.escape import escape_controls, own_bytes
 from fluxout.render.sink import STDERR, STDOUT, Sink
 from fluxout.render.styles import STYLES, ansi_codes, paint, rank_style
 from fluxout.render.terminal import Terminal
@@ -80,6 +81,8 @@ class Output:
     sink: Sink
     color: tuple[bool, bool]  # colour (stdout, stderr)
     flush_each_batch: bool  # on a terminal, and when following
+    # Show control characters in fluxout's own words escaped (stdout, stderr).
+    escape: tuple[bool, bool] = (False, False)
 
 
 class TextRenderer:
@@ -90,6 +93,7 @@ class TextRenderer:
         self.sink = output.sink
         self.color = output.color
         self.flush_each_batch = output.flush_each_batch
+        self.escape = output.escape
         self.fmt = fmt if fmt is not None else LineFormat()
         self.prefix = self.fmt.prefix
         self.job_style = job_style
@@ -103,10 +107,16 @@ class TextRenderer:
         self._last_time: float | None = None
         self._second: tuple[int, str] = (-1, "")
 
+    def own(self, fd: int, text: str) -> str:
+        """fluxout's own text for a stream, escaped if that stream is a
+        terminal; always before painting, so our colour codes stay codes."""
+        return escape_controls(text) if self.escape[fd] else text
+
     def _job_prefix(self, fd: int) -> bytes:
         if not self.prefix:
             return b""
-        return paint(self.prefix, self.job_style, self.color[fd]).encode()
+        # The job's name may be a path: a directory name can hold an ESC.
+        return own_bytes(paint(self.own(fd, self.prefix), self.job_style, self.color[fd]))
 
     # -- job data -------------------------------------------------------
 
@@ -149,6 +159,8 @@ class TextRenderer:
         label = self._labels.get(key)
         if label is None:
             text = f"{rank:>{self.width}}: " if self.width else f"{rank}: "
+            if isinstance(rank, str):  # an event's idset, which may hold whitespace
+                text = self.own(fd, text)
             if self.color[fd]:
                 first = rank if isinstance(rank, int) else _first_rank(rank)
                 text = paint(text, rank_style(first, "stdout" if fd == 0 else "stderr"), True)
@@ -229,8 +241,11 @@ class TextRenderer:
     # -- fluxout's own lines, all on stderr -------------------------------
 
     def note(self, text: str, style: str = "") -> None:
+        # Every message quotes eventlog strings or paths: one escape here
+        # covers logs, redirects, exceptions, errors, warnings, the summary.
         self._clear_status()
-        self.sink.write(STDERR, (paint(text, style, self.color[1]) + "\n").encode())
+        text = self.own(STDERR, text)
+        self.sink.write(STDERR, own_bytes(paint(text, style, self.color[1]) + "\n"))
 
     def log(self, rec: Log, zero: float) -> None:
         style = "log"
@@ -260,8 +275,8 @@ class TextRenderer:
             self._clear_status()
             return
         self.sink.flush()
-        line = paint(text, STYLES["status"], self.color[1])
-        self.terminal.stderr.write(f"\r\x1b[K{line}".encode())
+        line = paint(self.own(STDERR, text), STYLES["status"], self.color[1])
+        self.terminal.stderr.write(own_bytes(f"\r\x1b[K{line}"))
         self.terminal.stderr.flush()
         self._status_shown = True
 

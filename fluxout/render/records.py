@@ -23,6 +23,7 @@ import orjson
 
 from fluxout.eventlog import Event
 from fluxout.lines import Line
+from fluxout.render.escape import escape_json, own_bytes
 from fluxout.render.output import Output, TextRenderer
 from fluxout.render.sink import STDOUT
 from fluxout.render.styles import STYLES, paint, rank_style
@@ -105,7 +106,7 @@ class LinesRenderer(RecordRenderer):
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
         if self.template is not None:
-            job_bytes = self.job.encode()
+            job_bytes = own_bytes(self.own(STDOUT, self.job))
             for line in lines:
                 fields = {
                     "job": job_bytes,
@@ -172,11 +173,15 @@ class EventsRenderer(RecordRenderer):
             return
         color = self.color[0]
         context = dump_json(event.context).decode() if event.context else ""
+        name = event.name
+        if self.escape[STDOUT]:
+            # The context stays JSON (orjson already escaped C0 in it).
+            name, context = self.own(STDOUT, name), escape_json(context)
         style = "bold red" if event.name == "exception" else "bold"
         text = (
             paint(f"{event.timestamp - zero:.3f}s:", STYLES["time"], color)
             + " "
-            + paint(f"{eventlog}.{event.name}", style, color)
+            + paint(f"{eventlog}.{name}", style, color)
             + (" " + context if context else "")
         )
         self.sink.write(STDOUT, (text + "\n").encode())

@@ -66,3 +66,8 @@ class Terminal:
             decide_color(when, self.env, self.stdout_tty),
             decide_color(when, self.env, self.stderr_tty),
         )
+
+    def escapes(self) -> tuple[bool, bool]:
+        """Whether fluxout's own words are written escaped on (stdout, stderr):
+        on a terminal only, so a pipe gets the bytes attach would write."""
+        return (self.stdout_tty, self.stderr_tty)
