@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -19,6 +20,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fluxout.idset import IdsetError, parse_idset
 from fluxout.render.terminal import Terminal
@@ -318,3 +321,54 @@ def test_follow_coalesce_does_not_pile_up(tmp_path: Path) -> None:
     assert rc == 0, err
     assert out.count(b"\n") == lines + 1
     assert out.startswith(b"[0-1]: line 0\n") or out.startswith(b"0: line 0\n")
+
+
+# -- properties over crafted values ----------------------------------------------------
+
+_RFC22 = re.compile(r"(0|[1-9][0-9]*)(-(0|[1-9][0-9]*))?(,(0|[1-9][0-9]*)(-(0|[1-9][0-9]*))?)*")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789-,[] \n\t\u2028\u0660x", max_size=24))
+def test_crafted_rank_strings_are_rfc22_or_an_error(text: str) -> None:
+    """What parses is RFC 22 to the letter; nothing else parses, nothing raises
+    but IdsetError."""
+    try:
+        ids = parse_idset(text)
+    except IdsetError:
+        return
+    body = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    assert body == "" or _RFC22.fullmatch(body)
+    assert ids.format(brackets=False) == "" or parse_idset(ids.format()) == ids
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.integers(min_value=-(2**63), max_value=2**64 - 1).map(float),
+    )
+)
+def test_any_timestamp_renders(ts: float) -> None:
+    from fluxout.lines import Line
+    from fluxout.render.output import LineFormat, Output, TextRenderer
+    from fluxout.render.sink import Sink
+
+    for how in ("abs", "rel", "delta"):
+        term = Terminal(io.BytesIO(), io.BytesIO(), False, False, False, {})
+        output = Output(term, Sink(term.stdout, term.stderr, False), (False, False), False)
+        renderer = TextRenderer(output, LineFormat(timestamps=how))
+        renderer.lines([Line(ts, "stdout", 0, b"x", True)], 0.0)
+        renderer.flush()
+        assert isinstance(term.stdout, io.BytesIO)
+        assert term.stdout.getvalue().endswith(b" x\n")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=-(2**70), max_value=2**70))
+def test_any_wait_status_gives_an_exit_code(status: int) -> None:
+    from fluxout.status import waitstatus_to_exitcode
+
+    code, message = waitstatus_to_exitcode(status)
+    assert 0 <= code <= 255
+    assert (code == 0) == (message == "")
