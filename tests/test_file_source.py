@@ -11,16 +11,21 @@ lets the job end (the main eventlog's last events are appended last).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from fluxout.errors import FluxoutError
+from fluxout.sources.base import IDLE, Notice
+from fluxout.sources.file import PathSource
 from tests.conftest import FIXTURES
 from tests.test_malformed import environment
 
@@ -174,3 +179,86 @@ def test_follow_of_a_single_replaced_file(tmp_path: Path) -> None:
     follow.wait_for(FIRST_STDOUT)
     replace(path, OUTPUT)
     assert follow.end() == (STDOUT, STDERR, 0)
+
+
+# -- a job directory with an unreadable eventlog ----------------------------
+
+
+def run(*args: str | Path) -> tuple[bytes, bytes, int]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fluxout", *map(str, args)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=environment(),
+        timeout=TIMEOUT,
+    )
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode(errors="replace")
+    return proc.stdout, proc.stderr, proc.returncode
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """The hello job with a main eventlog no one can read: a directory."""
+    d = tmp_path / "hello"
+    shutil.copytree(HELLO, d)
+    (d / "eventlog").unlink()
+    (d / "eventlog").mkdir()
+    return d
+
+
+@pytest.mark.parametrize("command", ["cat", "follow"])
+def test_an_unreadable_eventlog_is_named_and_the_rest_shown(broken: Path, command: str) -> None:
+    out, err, rc = run(command, broken)
+    assert out == STDOUT
+    line = f"fluxout: {broken}: cannot read {broken / 'eventlog'}: Is a directory\n"
+    assert line.encode() in err
+    assert err.replace(line.encode(), b"") == STDERR
+    assert rc == 1
+
+
+def test_events_of_a_directory_with_an_unreadable_eventlog(broken: Path) -> None:
+    out, err, rc = run("events", "--json", broken)
+    assert out.count(b'"eventlog":"output"') == OUTPUT.count(b"\n")
+    assert err == f"fluxout: {broken}: cannot read {broken / 'eventlog'}: Is a directory\n".encode()
+    assert rc == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 000")
+def test_a_file_without_read_permission(tmp_path: Path) -> None:
+    d = tmp_path / "hello"
+    shutil.copytree(HELLO, d)
+    (d / "eventlog").chmod(0)
+    out, err, rc = run("cat", d)
+    assert (out, rc) == (STDOUT, 1)
+    assert f"fluxout: {d}: cannot read {d / 'eventlog'}: Permission denied\n".encode() in err
+
+
+def test_permission_denied_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root mode 000 denies nothing: make open() say what it would say.
+    d = tmp_path / "hello"
+    shutil.copytree(HELLO, d)
+    denied = d / "exec.eventlog"
+    real_open = Path.open
+
+    def fake_open(self: Path, *args: object, **kw: object) -> object:
+        if self == denied:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_open(self, *args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", fake_open)
+    source = PathSource(d, str(d))
+    assert source.eventlogs == frozenset(("main", "exec", "output"))
+    chunks: Iterator[tuple[str, bytes | Notice]] = source.chunks(False, source.eventlogs)
+    got = list(chunks)
+    notices = [chunk for _, chunk in got if isinstance(chunk, Notice)]
+    assert [n.message for n in notices] == [f"{d}: cannot read {denied}: Permission denied"]
+    assert all(n.error and not n.restart for n in notices)
+    assert b"".join(c for e, c in got if e == "output" and isinstance(c, bytes)) == OUTPUT
+    assert IDLE not in (e for e, _ in got)
+
+
+def test_a_directory_with_nothing_readable(tmp_path: Path) -> None:
+    d = tmp_path / "job"
+    (d / "output.eventlog").mkdir(parents=True)
+    with pytest.raises(FluxoutError, match=r"cannot read .*output\.eventlog: Is a directory"):
+        PathSource(d, str(d))

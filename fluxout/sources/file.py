@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -102,25 +103,36 @@ def _read_error(name: str, path: Path | str, exc: OSError) -> FluxoutError:
     return FluxoutError(name, f"cannot read {path}: {exc.strerror or exc}")
 
 
+def _unreadable(path: Path) -> str | None:
+    """Why a file of a job directory cannot be read as an eventlog, or None."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            return os.strerror(errno.EISDIR)
+        if not stat.S_ISREG(mode):
+            return "not a regular file"  # a FIFO would block the whole job
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 class PathSource:
-    """A saved eventlog file, or a directory holding a job's eventlogs."""
+    """A saved eventlog file, or a directory holding a job's eventlogs.
+
+    A file of a directory that is there but cannot be read is told of in a
+    Notice, and the other files are still read.
+    """
 
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
         self.name = name
         self.files: dict[str, Path] = {}
+        self.unreadable: dict[str, str] = {}  # eventlog -> "cannot read FILE: why"
         try:
             if path.is_dir():
-                for eventlog, names in DIR_LAYOUT.items():
-                    for candidate in names:
-                        if (path / candidate).is_file():
-                            self.files[eventlog] = path / candidate
-                            break
-                if not self.files:
-                    raise FluxoutError(
-                        name,
-                        "directory holds no output.eventlog, eventlog or exec.eventlog",
-                    )
+                self._find_files()
             else:
                 with path.open("rb") as f:
                     self.files[classify_known(f.read(HEAD_BYTES), name)] = path
@@ -128,9 +140,31 @@ class PathSource:
             raise FluxoutError(name, "no such file or directory") from None
         except OSError as exc:
             raise _read_error(name, path, exc) from None
-        self.eventlogs = frozenset(self.files)
+        # An unreadable eventlog is still one of the job's: its Notice says
+        # it is lost, which the consumer needs to hear.
+        self.eventlogs = frozenset(self.files) | frozenset(self.unreadable)
+
+    def _find_files(self) -> None:
+        for eventlog, names in DIR_LAYOUT.items():
+            found = next((self.path / n for n in names if os.path.lexists(self.path / n)), None)
+            if found is None:
+                continue
+            why = _unreadable(found)
+            if why is None:
+                self.files[eventlog] = found
+            else:
+                self.unreadable[eventlog] = f"cannot read {found}: {why}"
+        if self.unreadable and not self.files:
+            raise FluxoutError(self.name, next(iter(self.unreadable.values())))
+        if not self.files:
+            raise FluxoutError(
+                self.name, "directory holds no output.eventlog, eventlog or exec.eventlog"
+            )
 
     def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes | Notice]]:
+        for eventlog, why in self.unreadable.items():
+            if eventlog in wanted:
+                yield eventlog, Notice(f"{self.name}: {why}", error=True)
         order = [e for e in ("main", "exec", "output") if e in wanted and e in self.files]
         if not follow:
             for eventlog in order:
