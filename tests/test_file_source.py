@@ -262,3 +262,22 @@ def test_a_directory_with_nothing_readable(tmp_path: Path) -> None:
     (d / "output.eventlog").mkdir(parents=True)
     with pytest.raises(FluxoutError, match=r"cannot read .*output\.eventlog: Is a directory"):
         PathSource(d, str(d))
+
+
+# -- stdin given twice --------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["follow", "cat", "lines"])
+def test_stdin_can_be_read_only_once(command: str) -> None:
+    out, err, rc = run(command, "-", "-")
+    assert (out, rc) == (b"", 2)
+    assert b"stdin can be read only once" in err
+    assert err.count(b"stdin") == 1
+
+
+def test_the_same_fifo_twice(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    out, err, rc = run("cat", fifo, fifo)
+    assert (out, rc) == (b"", 2)
+    assert b"can be read only once" in err
