@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -112,6 +113,39 @@ class JobArgType(click.ParamType[str]):
                 return text  # clearly meant as a path: the source says it is missing
             self.fail(f"{text!r} is neither a Flux job id nor an existing file", param, ctx)
         return text
+
+
+def _read_once(
+    ctx: click.Context, param: click.Parameter, jobs: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Refuse stdin, or one pipe, named twice: two readers would share its lines."""
+    seen: set[tuple[int, int]] = set()
+    for job in jobs:
+        pipe = _pipe_identity(job)
+        if pipe is None:
+            continue
+        if pipe in seen:
+            what = "stdin" if job == "-" else repr(job)
+            raise click.BadParameter(f"{what} can be read only once", ctx, param)
+        seen.add(pipe)
+    return jobs
+
+
+def _pipe_identity(job: str) -> tuple[int, int] | None:
+    """(device, inode) of a JOB that is read as a stream, or None."""
+    if job == "-":
+        return (-1, 0)  # whatever stdin is, it is read once
+    from fluxout.sources.target import is_path_argument
+
+    if not is_path_argument(job):
+        return None
+    try:
+        st = os.stat(job)
+    except OSError:
+        return None
+    if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        return (st.st_dev, st.st_ino)
+    return None
 
 
 # Options shared by the commands that show job output.
@@ -256,7 +290,9 @@ show_options = bundle(
 
 # Options every command has.
 common_options = bundle(
-    click.argument("jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB..."),
+    click.argument(
+        "jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB...", callback=_read_once
+    ),
     click.option(
         "--color",
         "--colour",

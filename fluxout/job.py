@@ -29,6 +29,7 @@ from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
+from fluxout.sources.base import Notice
 from fluxout.status import JobInfo, format_exception
 from fluxout.summary import failure_summary
 
@@ -195,7 +196,11 @@ class JobOutput:
 
     # -- feeding ----------------------------------------------------------
 
-    def feed(self, eventlog: str, chunk: bytes) -> None:
+    def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        if isinstance(chunk, Notice):
+            self._notice(eventlog, chunk)
+            self.out.batch_done()
+            return
         try:
             self._feed(eventlog, chunk)
         except NotAnEventlog as exc:
@@ -215,6 +220,21 @@ class JobOutput:
         else:
             self._lines(eventlog, self.splitters[eventlog].feed(chunk))
         self.out.batch_done()
+
+    def _notice(self, eventlog: str, notice: Notice) -> None:
+        if notice.error:
+            self.out.error(notice.message)
+            self.problems.errors += 1  # part of the job is lost: status 1
+            if eventlog == "main":
+                self.has_main = False  # its end is told by the output alone
+        else:
+            self.out.warning(notice.message)
+        if notice.restart:
+            # A fresh splitter: the old file's unfinished line is not glued
+            # to the new file's first one, and line numbers start again.
+            self.splitters[eventlog] = LineSplitter()
+            if eventlog == "output":
+                self.decoder.header = None  # the new file's header is no second one
 
     # -- the hot loop -------------------------------------------------------
 

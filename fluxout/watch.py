@@ -32,7 +32,7 @@ from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
-from fluxout.sources.base import IDLE, Source
+from fluxout.sources.base import IDLE, Notice, Source
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -220,7 +220,7 @@ def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
             elif eventlog == IDLE:
                 job.over = job.pipeline.idle()
             else:
-                assert isinstance(payload, bytes)
+                assert isinstance(payload, (bytes, Notice))
                 job.pipeline.feed(eventlog, payload)
         except Exception as exc:
             if debug or not _isolated(exc):
@@ -357,6 +357,9 @@ def _decoded(
             if end.over:
                 break
             continue
+        if isinstance(chunk, Notice):
+            _events_notice(eventlog, chunk, splitters, end, warn)
+            continue
         try:
             lines = splitters[eventlog].feed(chunk)
         except NotAnEventlog as exc:
@@ -367,6 +370,23 @@ def _decoded(
     for eventlog, splitter in splitters.items():
         for event in decode_events(splitter.end(), warn, eventlog):
             yield eventlog, event
+
+
+def _events_notice(
+    eventlog: str,
+    notice: Notice,
+    splitters: dict[str, LineSplitter],
+    end: _EventsEnd,
+    warn: Problems,
+) -> None:
+    """A source's notice, as JobOutput takes it (see JobOutput._notice)."""
+    warn.report(notice.message)
+    if notice.error:
+        warn.errors += 1
+        if eventlog == "main":
+            end.has_main = False
+    if notice.restart:
+        splitters[eventlog] = LineSplitter()
 
 
 def show_events(source: Source, req: Request, out: EventsRenderer) -> int:

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 # The three eventlogs of a job, by the names fluxout shows them under.
 EVENTLOGS = ("main", "exec", "output")
 IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a source says about one of its eventlogs, yielded in place of a
+    chunk of it: one line for stderr, and what it means for the job.
+    """
+
+    message: str  # "<job>: <what happened>"
+    # The eventlog starts again from its first byte (its file was replaced
+    # or truncated): a line the old bytes left unfinished is dropped.
+    restart: bool = False
+    # Part of the job could not be read: the exit status is 1.
+    error: bool = False
 
 
 class Source(Protocol):
@@ -18,10 +33,13 @@ class Source(Protocol):
     With ``follow`` it goes on yielding as the eventlogs grow, until the job
     is over or the consumer closes the generator; whenever it has caught up
     with everything there is so far it yields ``("idle", b"")``, the moment
-    for the consumer to decide whether the job is over.
+    for the consumer to decide whether the job is over.  In place of bytes
+    it may yield a ``Notice`` about that eventlog.
     """
 
     name: str  # the job as shown in messages: a path, or a jobid in f58
     eventlogs: frozenset[str]  # which eventlogs this source can give
 
-    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]: ...
+    def chunks(
+        self, follow: bool, wanted: frozenset[str]
+    ) -> Iterator[tuple[str, bytes | Notice]]: ...

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import stat
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from fluxout.errors import FluxoutError
-from fluxout.sources.base import IDLE
+from fluxout.sources.base import IDLE, Notice
 
 CHUNK = 1 << 20
 POLL_SECONDS = 0.1
@@ -104,25 +106,36 @@ def _read_error(name: str, path: Path | str, exc: OSError) -> FluxoutError:
     return FluxoutError(name, f"cannot read {path}: {exc.strerror or exc}")
 
 
+def _unreadable(path: Path) -> str | None:
+    """Why a file of a job directory cannot be read as an eventlog, or None."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            return os.strerror(errno.EISDIR)
+        if not stat.S_ISREG(mode):
+            return "not a regular file"  # a FIFO would block the whole job
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 class PathSource:
-    """A saved eventlog file, or a directory holding a job's eventlogs."""
+    """A saved eventlog file, or a directory holding a job's eventlogs.
+
+    A file of a directory that is there but cannot be read is told of in a
+    Notice, and the other files are still read.
+    """
 
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
         self.name = name
         self.files: dict[str, Path] = {}
+        self.unreadable: dict[str, str] = {}  # eventlog -> "cannot read FILE: why"
         try:
             if path.is_dir():
-                for eventlog, names in DIR_LAYOUT.items():
-                    for candidate in names:
-                        if (path / candidate).is_file():
-                            self.files[eventlog] = path / candidate
-                            break
-                if not self.files:
-                    raise FluxoutError(
-                        name,
-                        "directory holds no output.eventlog, eventlog or exec.eventlog",
-                    )
+                self._find_files()
             else:
                 with path.open("rb") as f:
                     self.files[classify_known(f.read(HEAD_BYTES), name)] = path
@@ -130,9 +143,31 @@ class PathSource:
             raise FluxoutError(name, "no such file or directory") from None
         except OSError as exc:
             raise _read_error(name, path, exc) from None
-        self.eventlogs = frozenset(self.files)
+        # An unreadable eventlog is still one of the job's: its Notice says
+        # it is lost, which the consumer needs to hear.
+        self.eventlogs = frozenset(self.files) | frozenset(self.unreadable)
 
-    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+    def _find_files(self) -> None:
+        for eventlog, names in DIR_LAYOUT.items():
+            found = next((self.path / n for n in names if os.path.lexists(self.path / n)), None)
+            if found is None:
+                continue
+            why = _unreadable(found)
+            if why is None:
+                self.files[eventlog] = found
+            else:
+                self.unreadable[eventlog] = f"cannot read {found}: {why}"
+        if self.unreadable and not self.files:
+            raise FluxoutError(self.name, next(iter(self.unreadable.values())))
+        if not self.files:
+            raise FluxoutError(
+                self.name, "directory holds no output.eventlog, eventlog or exec.eventlog"
+            )
+
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes | Notice]]:
+        for eventlog, why in self.unreadable.items():
+            if eventlog in wanted:
+                yield eventlog, Notice(f"{self.name}: {why}", error=True)
         order = [e for e in ("main", "exec", "output") if e in wanted and e in self.files]
         if not follow:
             for eventlog in order:
@@ -149,28 +184,123 @@ class PathSource:
         except OSError as exc:
             raise _read_error(self.name, path, exc) from None
 
-    def _follow(self, order: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+    def _follow(self, order: Sequence[str]) -> Iterator[tuple[str, bytes | Notice]]:
         """Read what is there, then poll for growth until the consumer stops."""
-        handles: dict[str, BinaryIO] = {}
+        files: dict[str, _Followed] = {}
         try:
             for eventlog in order:
-                handles[eventlog] = self.files[eventlog].open("rb", buffering=0)
+                files[eventlog] = _Followed(self.files[eventlog], self.name)
             while True:
-                grew = False
-                for eventlog in order:
-                    while chunk := handles[eventlog].read(CHUNK):
-                        grew = True
-                        yield eventlog, chunk
-                if not grew:
-                    # Caught up with every file: the consumer may decide
-                    # the job is over, or wait for more.
-                    yield IDLE, b""
-                    time.sleep(POLL_SECONDS)
+                if (yield from _each(files, _Followed.read)):
+                    continue
+                # Caught up: only now look for a replaced or truncated file,
+                # as tail -F does.
+                if (yield from _each(files, _Followed.check)):
+                    continue
+                # Caught up with every file: the consumer may decide the job
+                # is over, or wait for more.
+                yield IDLE, b""
+                time.sleep(POLL_SECONDS)
+        finally:
+            for followed in files.values():
+                followed.close()
+
+
+def _each(
+    files: dict[str, _Followed], step: Callable[[_Followed], Iterator[bytes | Notice]]
+) -> Generator[tuple[str, bytes | Notice], None, bool]:
+    """One step over every followed file; True when it yielded anything."""
+    any_yielded = False
+    for eventlog, followed in files.items():
+        for item in step(followed):
+            any_yielded = True
+            yield eventlog, item
+    return any_yielded
+
+
+class _Followed:
+    """One file followed by name, as ``tail -F`` does.
+
+    A file replaced under its name is reopened; one truncated is read again
+    from its start.  A replacement that begins with exactly the bytes passed
+    on so far (a saved eventlog copied again, grown) goes on after them; any
+    other is read from its start, with a Notice.  A file that disappears is
+    waited for.
+    """
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.name = name
+        self.handle = self._open()
+        self.offset = 0  # bytes passed on from the file now open
+        self.hash = hashlib.blake2b()  # of those bytes
+
+    def _open(self) -> BinaryIO:
+        try:
+            return self.path.open("rb", buffering=0)
         except OSError as exc:
             raise _read_error(self.name, self.path, exc) from None
-        finally:
-            for handle in handles.values():
-                handle.close()
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def read(self) -> Iterator[bytes]:
+        """Everything up to the end of the file."""
+        while True:
+            try:
+                chunk = self.handle.read(CHUNK)
+            except OSError as exc:
+                raise _read_error(self.name, self.path, exc) from None
+            if not chunk:
+                return
+            self.offset += len(chunk)
+            self.hash.update(chunk)
+            yield chunk
+
+    def check(self) -> Iterator[bytes | Notice]:
+        """After catching up: switch to a new file under the name, if any."""
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return  # gone: keep polling until it is back
+        except OSError as exc:
+            raise _read_error(self.name, self.path, exc) from None
+        mine = os.fstat(self.handle.fileno())
+        if (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+            yield from self.read()  # the last bytes written to the old file
+            if not self._reopen():
+                yield self._restart("file replaced")
+        elif now.st_size < self.offset:
+            self.handle.seek(0)
+            yield self._restart("file truncated")
+        else:
+            return
+        yield from self.read()
+
+    def _reopen(self) -> bool:
+        """Open the new file; True when it starts with what was passed on."""
+        old, self.handle = self.handle, self._open()
+        old.close()
+        if self._starts_with_passed():
+            return True  # and the handle is just after those bytes
+        self.handle.seek(0)
+        return False
+
+    def _starts_with_passed(self) -> bool:
+        digest = hashlib.blake2b()
+        left = self.offset
+        while left:
+            chunk = self.handle.read(min(CHUNK, left))
+            if not chunk:
+                return False
+            digest.update(chunk)
+            left -= len(chunk)
+        return digest.digest() == self.hash.digest()
+
+    def _restart(self, what: str) -> Notice:
+        self.offset = 0
+        self.hash = hashlib.blake2b()
+        return Notice(f"{self.path}: {what}; reading it from the start", restart=True)
 
 
 class StdinSource:
