@@ -190,11 +190,6 @@ def overlong_line(size: int, limit: int, more: bool = False) -> OverlongLine:
     return line
 
 
-class NotAnEventlog(ValueError):
-    """The first line of an input passed the line limit: it is no eventlog
-    (a binary file, /dev/zero), and reading on would never end well."""
-
-
 class LineSplitter:
     """Splits a byte stream, fed in chunks, into numbered lines (no newline).
 
@@ -241,10 +236,6 @@ class LineSplitter:
             parts.append(overlong_line(self._dropped, self.max_line, more=True))
         start = self.lineno + 1
         self.lineno += len(parts)
-        if start == 1 and parts and isinstance(parts[0], OverlongLine):
-            limit = self.max_line
-            shown = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
-            raise NotAnEventlog(f"not an eventlog (no newline in its first {shown})")
         return start, parts
 
     def end(self) -> list[tuple[int, bytes]]:

@@ -11,14 +11,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from fluxout.errors import FluxoutError
 from fluxout.eventlog import (
     Data,
     Event,
     Header,
     LineSplitter,
     Log,
-    NotAnEventlog,
     OutputDecoder,
     OutputRecord,
     Problem,
@@ -201,10 +199,7 @@ class JobOutput:
             self._notice(eventlog, chunk)
             self.out.batch_done()
             return
-        try:
-            self._feed(eventlog, chunk)
-        except NotAnEventlog as exc:
-            raise FluxoutError(self.name, f"{eventlog} eventlog: {exc}") from None
+        self._feed(eventlog, chunk)
 
     def _feed(self, eventlog: str, chunk: bytes) -> None:
         if eventlog == "output" and self._fast_ok():

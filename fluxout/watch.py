@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fluxout.errors import ExitStatus, FluxoutError, OutputWriteError
-from fluxout.eventlog import Event, LineSplitter, NotAnEventlog, decode_events, event_ranks
+from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
 from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
@@ -360,11 +360,7 @@ def _decoded(
         if isinstance(chunk, Notice):
             _events_notice(eventlog, chunk, splitters, end, warn)
             continue
-        try:
-            lines = splitters[eventlog].feed(chunk)
-        except NotAnEventlog as exc:
-            raise FluxoutError(source.name, f"{eventlog} eventlog: {exc}") from None
-        for event in decode_events(lines, warn, eventlog):
+        for event in decode_events(splitters[eventlog].feed(chunk), warn, eventlog):
             end.see(eventlog, event)
             yield eventlog, event
     for eventlog, splitter in splitters.items():

@@ -24,7 +24,6 @@ from fluxout.eventlog import (
     Header,
     LineSplitter,
     Log,
-    NotAnEventlog,
     OutputDecoder,
     OutputRecord,
     OverlongLine,
@@ -230,14 +229,6 @@ def test_line_splitter_drops_overlong_lines() -> None:
     assert isinstance(out[2][1], OverlongLine) and out[2][1].more  # the T line
     assert out[2][0] == 6
     assert splitter.end() == []
-
-
-def test_a_first_line_past_the_limit_is_no_eventlog() -> None:
-    """/dev/zero, a binary file: one line, then no more reading."""
-    splitter = LineSplitter(max_line=10)
-    assert splitter.feed(b"\0" * 6) == []
-    with pytest.raises(NotAnEventlog, match=r"no newline in its first 10 bytes"):
-        splitter.feed(b"\0" * 6)
 
 
 def test_overlong_line_is_one_problem() -> None:

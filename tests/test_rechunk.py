@@ -402,7 +402,12 @@ def test_decoder_data_event(stream: str, rank: str, text: str, eof: Any, ts: flo
         context["eof"] = eof
     line = orjson.dumps({"timestamp": ts, "name": "data", "context": context})
     problems: list[Problem] = []
-    records = list(OutputDecoder(problems.append).decode([(1, line), (2, HEADER), (3, line)]))
+    # A job as large as one event may name: every rank is one of its tasks.
+    wide = HEADER.replace(
+        b'"stdout":1,"stderr":1', b'"stdout":%d,"stderr":%d' % ((MAX_EVENT_RANKS,) * 2)
+    )
+    assert wide != HEADER
+    records = list(OutputDecoder(problems.append).decode([(1, line), (2, wide), (3, line)]))
     try:
         ranks = parse_idset(rank)
     except IdsetError:
