@@ -316,7 +316,8 @@ def _ranks(value: Any) -> IdSet:
         prefix = f"invalid idset {quote(value)}: "
         if reason.startswith(prefix):
             reason = reason[len(prefix) :]
-        raise ValueError(f"bad rank {quote(value)} ({quote(reason, 200)[1:-1]})") from None
+        # (the reason quotes the parts of the value it names, shortened)
+        raise ValueError(f"bad rank {quote(value)} ({reason})") from None
 
 
 @lru_cache(maxsize=4096)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from fluxout.quoting import quote
+from fluxout.quoting import quote, shorten
 
 # RFC 22 ids are unsigned 32-bit, UINT_MAX meaning "none". (flux-core's own
 # decoder stops lower, at 2**31; accepting more here loses nothing.)
@@ -114,9 +114,7 @@ def _parse_id(text: str, whole: str) -> int:
     if len(text) > 1 and text[0] == "0":
         raise IdsetError(f"invalid idset {quote(whole)}: leading zero in {quote(text)}")
     if len(text) > len(str(MAX_ID)) or int(text) > MAX_ID:
-        raise IdsetError(
-            f"invalid idset {quote(whole)}: {quote(text)[1:-1]} is larger than {MAX_ID}"
-        )
+        raise IdsetError(f"invalid idset {quote(whole)}: {shorten(text)} is larger than {MAX_ID}")
     return int(text)
 
 

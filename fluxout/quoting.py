@@ -7,11 +7,15 @@ from __future__ import annotations
 QUOTE_LIMIT = 100
 
 
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` as it is, cut to about ``limit`` characters, saying how long it was."""
+    if len(text) > limit:
+        return f"{text[: limit - 20]}... ({len(text)} characters)"
+    return text
+
+
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """``repr(value)``, cut to about ``limit`` characters, saying how long it was."""
     if isinstance(value, (str, bytes)) and len(value) > limit:
         return f"{value[: limit - 20]!r}... ({len(value)} characters)"
-    text = repr(value)
-    if len(text) > limit:
-        return f"{text[: limit - 20]}... ({len(text)} characters)"
-    return text
+    return shorten(repr(value), limit)

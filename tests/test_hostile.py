@@ -155,6 +155,19 @@ def test_huge_values_are_quoted_short() -> None:
     assert rc == 1
 
 
+def test_a_huge_rank_number_is_quoted_short() -> None:
+    with pytest.raises(IdsetError) as info:
+        parse_idset("9" * 300)
+    message = str(info.value)
+    assert message.endswith(f"{'9' * 80}... (300 characters) is larger than 4294967294")
+    assert len(message) < 300
+    log = header(1) + data("9" * 300, "x\n") + data("0", "y\n")
+    out, err, rc = fluxout("cat", "-", stdin=log)
+    assert out == b"y\n" and rc == 1
+    assert err.endswith(b"... (300 characters) is larger than 4294967294)\n")
+    assert len(err) < 400
+
+
 def test_warnings_are_bounded_too() -> None:
     log = header(1) + b"".join(event(f"unknown-{i}") for i in range(1000)) + data("0", "ok\n")
     out, err, rc = fluxout("cat", "-", stdin=log)
