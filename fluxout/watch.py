@@ -152,18 +152,22 @@ class _Job:
         self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
 
 
-def _internal(arg: str, exc: Exception) -> FluxoutError:
-    """A bug met while showing one job, as that job's error: the other jobs
-    are still shown."""
-    if isinstance(exc, FluxoutError):
-        return exc
-    return FluxoutError(arg, f"internal error: {type(exc).__name__}: {exc} (--debug shows where)")
-
-
-def _isolated(exc: BaseException) -> bool:
-    """Whether an error is one job's own, to report and go on from: not the
-    run's (Ctrl-C, SIGTERM, a closed pipe, fluxout's output failing)."""
-    return isinstance(exc, Exception) and not isinstance(exc, (OutputWriteError, OSError))
+def _job_failed(
+    exc: Exception, arg: str, out: TextRenderer, debug: bool, pipeline: JobOutput | None = None
+) -> int:
+    """One job's error, reported as its one line; the other jobs are still
+    shown. A bug is that job's "internal error". Re-raises what is the
+    run's, not the job's (fluxout's output failing, a closed pipe), and
+    everything with --debug. Returns the job's status."""
+    if debug or isinstance(exc, (OutputWriteError, OSError)):
+        raise exc
+    if pipeline is not None:
+        pipeline.finish(complete=False)
+    if not isinstance(exc, FluxoutError):
+        why = f"internal error: {type(exc).__name__}: {exc} (--debug shows where)"
+        exc = FluxoutError(arg, why)
+    out.error(str(exc))
+    return ExitStatus.ERROR
 
 
 def _read_one(job: _Job, follow: bool) -> int:
@@ -223,13 +227,8 @@ def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
                 assert isinstance(payload, (bytes, Notice))
                 job.pipeline.feed(eventlog, payload)
         except Exception as exc:
-            if debug or not _isolated(exc):
-                raise
-            if eventlog != _DONE:
-                job.over = True
-            job.pipeline.finish(complete=False)
-            job.out.error(str(_internal(job.arg, exc)))
-            statuses[i] = ExitStatus.ERROR
+            statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
+            job.over = True  # its reader stops at its next idle
         finally:
             q.task_done()
     return [s if s is not None else ExitStatus.ERROR for s in statuses]
@@ -265,10 +264,7 @@ def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> i
         try:
             job = _Job(req, arg, out, mode)
         except Exception as exc:
-            if req.debug or not _isolated(exc):
-                raise
-            out.error(str(_internal(arg, exc)))
-            worst = max(worst, ExitStatus.ERROR)
+            worst = max(worst, _job_failed(exc, arg, out, req.debug))
             continue
         if req.follow and several:
             jobs.append(job)
@@ -276,11 +272,7 @@ def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> i
         try:
             worst = max(worst, _read_one(job, req.follow))
         except Exception as exc:
-            if req.debug or not _isolated(exc):
-                raise
-            job.pipeline.finish(complete=False)
-            out.error(str(_internal(arg, exc)))
-            worst = max(worst, ExitStatus.ERROR)
+            worst = max(worst, _job_failed(exc, arg, out, req.debug, job.pipeline))
     if jobs:
         worst = max([worst, *_follow_many(jobs, req.debug)])
     return worst
@@ -421,10 +413,7 @@ def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
         try:
             worst = max(worst, show_events(open_target(arg, req.uri), req, out))
         except Exception as exc:
-            if req.debug or not _isolated(exc):
-                raise
-            out.error(str(_internal(arg, exc)))
-            worst = max(worst, ExitStatus.ERROR)
+            worst = max(worst, _job_failed(exc, arg, out, req.debug))
     return worst
 
 
