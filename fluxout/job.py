@@ -107,8 +107,8 @@ class Problems:
     """Counts bad input and reports each problem once, as it is found.
 
     A file that is not an eventlog at all would give one message per line:
-    after MAX_REPORTED errors the rest are only counted, and ``summary``
-    gives the total.
+    after MAX_REPORTED errors (or warnings) the rest are only counted, and
+    ``summary`` gives the totals.
     """
 
     MAX_REPORTED = 20
@@ -122,16 +122,17 @@ class Problems:
     def __call__(self, problem: Problem) -> None:
         if problem.severity != "error":
             self.warnings += 1
-            if self.warnings <= self.MAX_REPORTED:
-                self.report(f"{self.job}: warning: {problem}")
-            if self.warnings == self.MAX_REPORTED:
-                self.report(f"{self.job}: too many warnings: only counting the rest")
-            return
-        self.errors += 1
-        if self.errors <= self.MAX_REPORTED:
-            self.report(f"{self.job}: {problem}")
-        if self.errors == self.MAX_REPORTED:
-            self.report(f"{self.job}: too many bad lines: only counting the rest")
+            self._tell(self.warnings, f"warning: {problem}", "warnings")
+        else:
+            self.errors += 1
+            self._tell(self.errors, str(problem), "bad lines")
+
+    def _tell(self, count: int, text: str, kind: str) -> None:
+        """The count-th problem of its kind: told, until too many were."""
+        if count <= self.MAX_REPORTED:
+            self.report(f"{self.job}: {text}")
+        if count == self.MAX_REPORTED:
+            self.report(f"{self.job}: too many {kind}: only counting the rest")
 
     def summary(self) -> None:
         if self.warnings > self.MAX_REPORTED:
@@ -382,9 +383,9 @@ class JobOutput:
     def _expands(self, rec: Data, ranks: IdSet) -> bool:
         """Whether an event may be written once per task: at most
         MAX_EXPANSION bytes in all; else it is reported and skipped."""
-        if len(rec.data) * len(ranks) <= MAX_EXPANSION:
-            return True
         size = len(rec.data) * len(ranks)
+        if size <= MAX_EXPANSION:
+            return True
         message = (
             f"data event for {len(ranks)} tasks of {len(rec.data)} bytes each skipped "
             f"({size >> 20} MiB in all, more than {MAX_EXPANSION >> 20} MiB)"
