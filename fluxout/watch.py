@@ -104,6 +104,19 @@ def job_short_name(arg: str) -> str:
     return Path(arg.rstrip("/")).name or arg
 
 
+def split_job_name(arg: str) -> str:
+    """The job's directory under --split DIR: always one safe path component."""
+    from fluxout.render.split import safe_component
+
+    if arg == "-":
+        return "stdin"
+    name = job_short_name(arg)
+    if not safe_component(name):
+        # ".", "..", "a/..": name it by the directory it really is.
+        name = Path(arg).resolve().name
+    return name if safe_component(name) else "job"
+
+
 def _renderer(req: Request, output: Output, job: str, index: int, several: bool) -> TextRenderer:
     from fluxout.render.styles import JOB_PALETTE
 
@@ -114,7 +127,7 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
     if req.split is not None:
         from fluxout.render.split import SplitRenderer
 
-        return SplitRenderer(output, req.split / job_short_name(job))
+        return SplitRenderer(output, req.split / split_job_name(job))
     fmt = LineFormat(
         label=req.label,
         timestamps=req.timestamps,

@@ -17,6 +17,11 @@ MAX_OPEN = 256
 SUFFIX = {"stdout": "out", "stderr": "err"}
 
 
+def safe_component(name: str) -> bool:
+    """Whether name is one path component that stays where it is put."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
+
+
 class SplitRenderer(TextRenderer):
     def __init__(self, output: Output, directory: Path) -> None:
         super().__init__(output)
