@@ -261,7 +261,13 @@ show_options = bundle(
         default=None,
         metavar="DIR",
         help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
-        ".err instead (as srun --output=%t).",
+        ".err instead (as srun --output=%t). A job directory that is not "
+        "empty is refused; symlinks below DIR are never followed.",
+    ),
+    click.option(
+        "--force",
+        is_flag=True,
+        help="With --split: replace the files of an existing job directory.",
     ),
 )
 

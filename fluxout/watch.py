@@ -63,6 +63,7 @@ class Request:
     exclude: list[re.Pattern[bytes]] = field(default_factory=list)
     highlight: list[re.Pattern[bytes]] = field(default_factory=list)
     split: Path | None = None
+    force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
 
@@ -127,7 +128,7 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
     if req.split is not None:
         from fluxout.render.split import SplitRenderer
 
-        return SplitRenderer(output, req.split / split_job_name(job))
+        return SplitRenderer(output, req.split, split_job_name(job), req.force)
     fmt = LineFormat(
         label=req.label,
         timestamps=req.timestamps,
@@ -210,23 +211,37 @@ def _follow_many(jobs: list[_Job]) -> list[int]:
         i, eventlog, payload = q.get()
         job = jobs[i]
         try:
-            if eventlog == _DONE:
-                if isinstance(payload, BaseException):
-                    if isinstance(payload, FluxoutError):
-                        job.pipeline.finish(complete=False)
-                        job.out.error(str(payload))
-                        statuses[i] = ExitStatus.ERROR
-                        continue
-                    raise payload
-                statuses[i] = job.pipeline.finish()
-            elif eventlog == IDLE:
-                job.over = job.pipeline.idle()
-            else:
-                assert isinstance(payload, bytes)
-                job.pipeline.feed(eventlog, payload)
+            if statuses[i] is not None:  # failed already: its reader is left to end
+                job.over = True
+                continue
+            _follow_step(job, eventlog, payload, statuses, i)
+        except FluxoutError as exc:  # writing its output failed (--split)
+            job.over = True
+            job.out.error(str(exc))
+            statuses[i] = ExitStatus.ERROR
         finally:
             q.task_done()
     return [s if s is not None else ExitStatus.ERROR for s in statuses]
+
+
+def _follow_step(
+    job: _Job, eventlog: str, payload: object, statuses: list[int | None], i: int
+) -> None:
+    """One item from a reader thread: a chunk, an idle point or the end."""
+    if eventlog == _DONE:
+        if isinstance(payload, BaseException):
+            if isinstance(payload, FluxoutError):
+                job.pipeline.finish(complete=False)
+                job.out.error(str(payload))
+                statuses[i] = ExitStatus.ERROR
+                return
+            raise payload
+        statuses[i] = job.pipeline.finish()
+    elif eventlog == IDLE:
+        job.over = job.pipeline.idle()
+    else:
+        assert isinstance(payload, bytes)
+        job.pipeline.feed(eventlog, payload)
 
 
 def run(req: Request, terminal: Terminal | None = None) -> int:
