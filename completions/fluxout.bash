@@ -35,13 +35,13 @@ _fluxout_options()
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level -l --label -u --unbuffered --timestamps --head \
             --tail --since --until --grep --include --exclude --highlight \
-            --coalesce --split --wait -h --help
+            --coalesce --split --force --wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level -l --label -u --unbuffered --timestamps --head \
             --tail --since --until --grep --include --exclude --highlight \
-            --coalesce --split -h --help
+            --coalesce --split --force -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \

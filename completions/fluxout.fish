@@ -42,6 +42,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from cat' -l exclude -r -f -d 'Dr
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l highlight -r -f -d 'Colour matches of REGEX on a terminal (the bytes are never changed in a pipe; repeatable)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l coalesce -d 'Show identical output of several tasks once, under the rank set that wrote it (as dshbak -c)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l split -r -f -a '(__fish_complete_directories)' -d 'Write each task\'s stdout and stderr to DIR/JOB/RANK.out and .err instead (as srun --output=%t)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l force -d 'With --split: replace the files of an existing job directory'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -d 'Wait for the job to finish'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
 
@@ -64,6 +65,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -l exclude -r -f -d 
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l highlight -r -f -d 'Colour matches of REGEX on a terminal (the bytes are never changed in a pipe; repeatable)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l coalesce -d 'Show identical output of several tasks once, under the rank set that wrote it (as dshbak -c)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l split -r -f -a '(__fish_complete_directories)' -d 'Write each task\'s stdout and stderr to DIR/JOB/RANK.out and .err instead (as srun --output=%t)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l force -d 'With --split: replace the files of an existing job directory'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events

@@ -148,6 +148,18 @@ def _pipe_identity(job: str) -> tuple[int, int] | None:
     return None
 
 
+class SplitDirType(click.Path):
+    """--split DIR: a directory, never the empty string (that meant ./JOB)."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, Path) and not os.fsdecode(value):
+            self.fail("the directory must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 # Options shared by the commands that show job output.
 output_options = bundle(
     click.option(
@@ -279,11 +291,17 @@ show_options = bundle(
     ),
     click.option(
         "--split",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=SplitDirType(),
         default=None,
         metavar="DIR",
         help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
-        ".err instead (as srun --output=%t).",
+        ".err instead (as srun --output=%t). A job directory that is not "
+        "empty is refused; symlinks below DIR are never followed.",
+    ),
+    click.option(
+        "--force",
+        is_flag=True,
+        help="With --split: replace the files of an existing job directory.",
     ),
 )
 

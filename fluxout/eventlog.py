@@ -320,7 +320,9 @@ def _ranks(value: Any) -> IdSet:
         raise ValueError(f"bad rank {quote(value)} ({reason})") from None
 
 
-@lru_cache(maxsize=4096)
+# Big enough for every rank of a large job: round-robin events of more
+# ranks than this evict each entry before it is used again.
+@lru_cache(maxsize=1 << 16)
 def event_ranks(value: str) -> IdSet:
     """The rank set of an output event, cached: a few strings repeat a lot."""
     ranks = parse_rank(value)

@@ -72,6 +72,7 @@ class Renderer(Protocol):
     def warning(self, text: str) -> None: ...
     def status(self, text: str) -> None: ...
     def batch_done(self) -> None: ...
+    def flush(self) -> None: ...
 
 
 @dataclass
@@ -305,6 +306,8 @@ class JobOutput:
             self._emit(self.assembler.end_all())
         self._history_read = True
         self._emit(self.filters.release())
+        # What was held is written now, so a failed write (--split) counts.
+        self.out.flush()
         return self._status() if complete else 1
 
     # -- decoding ---------------------------------------------------------

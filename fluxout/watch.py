@@ -63,6 +63,7 @@ class Request:
     exclude: list[re.Pattern[bytes]] = field(default_factory=list)
     highlight: list[re.Pattern[bytes]] = field(default_factory=list)
     split: Path | None = None
+    force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
 
@@ -104,6 +105,19 @@ def job_short_name(arg: str) -> str:
     return Path(arg.rstrip("/")).name or arg
 
 
+def split_job_name(arg: str) -> str:
+    """The job's directory under --split DIR: always one safe path component."""
+    from fluxout.render.split import safe_component
+
+    if arg == "-":
+        return "stdin"
+    name = job_short_name(arg)
+    if not safe_component(name):
+        # ".", "..", "a/..": name it by the directory it really is.
+        name = Path(arg).resolve().name
+    return name if safe_component(name) else "job"
+
+
 def _renderer(req: Request, output: Output, job: str, index: int, several: bool) -> TextRenderer:
     from fluxout.render.styles import JOB_PALETTE
 
@@ -114,7 +128,7 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
     if req.split is not None:
         from fluxout.render.split import SplitRenderer
 
-        return SplitRenderer(output, req.split / job_short_name(job))
+        return SplitRenderer(output, req.split, split_job_name(job), req.force)
     fmt = LineFormat(
         label=req.label,
         timestamps=req.timestamps,
