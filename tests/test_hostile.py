@@ -13,6 +13,7 @@ import json
 import os
 import re
 import resource
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,32 @@ def test_one_event_of_ten_million_lines(tmp_path: Path) -> None:
 
 
 # -- not an eventlog at all ----------------------------------------------------------
+
+
+def test_dev_zero_says_so_as_the_line_passes_the_limit() -> None:
+    """/dev/zero ran on without a word: the line is reported as it passes
+    256 MiB, while fluxout still runs (its own words are flushed at once,
+    even into a pipe), and reading goes on in bounded memory."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluxout", "cat", "/dev/zero"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=cap,
+    )
+    try:
+        assert proc.stderr is not None
+        ready, _, _ = select.select([proc.stderr], [], [], 120)
+        line = proc.stderr.readline() if ready else b"(nothing within 120 s)"
+        running = proc.poll() is None
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert line == b"fluxout: /dev/zero: output eventlog line 1: line longer than 256 MiB skipped\n"
+    assert running  # said while reading, not at the end
 
 
 def test_huge_values_are_quoted_short() -> None:

@@ -263,9 +263,11 @@ class TextRenderer:
 
     def error(self, text: str) -> None:
         self.note(f"fluxout: {text}", STYLES["error"])
+        self.sink.flush_stderr()  # seen as it happens, even in a pipe
 
     def warning(self, text: str) -> None:
         self.note(f"fluxout: {text}", STYLES["warning"])
+        self.sink.flush_stderr()
 
     def status(self, text: str) -> None:
         """A transient status line: only on a terminal, erased by any output."""

@@ -60,6 +60,11 @@ class Sink:
                 "stdout" if fd == STDOUT else "stderr", exc.strerror or str(exc)
             ) from None
 
+    def flush_stderr(self) -> None:
+        """fluxout's own words go out at once; with both streams in one
+        file, the stdout before them was flushed when stderr was written."""
+        self._flush_one(STDERR)
+
     def flush(self) -> None:
         # The stream written last goes last, to keep the order where it shows.
         other = STDERR if self._last == STDOUT else STDOUT
