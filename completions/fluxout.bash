@@ -33,24 +33,28 @@ _fluxout_options()
         ;;
     cat)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
-            --log-level -l --label -u --unbuffered --timestamps --head \
-            --tail --since --until --grep --include --exclude --highlight \
-            --coalesce --split --force --wait -h --help
+            --log-level -l --label --no-label -u --unbuffered \
+            --no-unbuffered --timestamps --head --tail --since --until \
+            --grep --include --exclude --highlight --coalesce --no-coalesce \
+            --split --force --no-force --wait --no-wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
-            --log-level -l --label -u --unbuffered --timestamps --head \
-            --tail --since --until --grep --include --exclude --highlight \
-            --coalesce --split --force -h --help
+            --log-level -l --label --no-label -u --unbuffered \
+            --no-unbuffered --timestamps --head --tail --since --until \
+            --grep --include --exclude --highlight --coalesce --no-coalesce \
+            --split --force --no-force -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
-            --log-level --json --eventlog -f --follow -h --help
+            --log-level --json --no-json --eventlog -f --follow --no-follow \
+            -h --help
         ;;
     lines)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level --timestamps --head --tail --since --until --grep \
-            --include --exclude --json --format -f --follow -h --help
+            --include --exclude --json --no-json --format -f --follow \
+            --no-follow -h --help
         ;;
     esac
 }

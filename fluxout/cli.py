@@ -160,6 +160,60 @@ class SplitDirType(click.Path):
         return super().convert(value, param, ctx)
 
 
+class Command(click.Command):
+    """A command whose bare ``--timestamps`` or ``--color`` never takes JOB
+    as its value: the next word is their value only if it is one of their
+    choices (Click would take any word that does not start with ``-``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _attach_optional_values(self.params, args))
+
+
+def _attach_optional_values(params: list[click.Parameter], args: list[str]) -> list[str]:
+    """``--timestamps JOB`` -> ``--timestamps=abs JOB``; ``--timestamps rel``
+    stays. The value of an option that takes one is skipped over, so
+    ``--grep --timestamps`` still greps for "--timestamps"."""
+    optional: dict[str, click.Option] = {}
+    takes_value: set[str] = set()
+    for p in params:
+        if not isinstance(p, click.Option) or p.is_flag or p.count:
+            continue
+        # Click's own mark for "the value may be omitted" (flag_value given).
+        if getattr(p, "_flag_needs_value", False):
+            optional.update((name, p) for name in p.opts if name.startswith("--"))
+        else:
+            takes_value.update(p.opts)
+    out: list[str] = []
+    words = iter(args)
+    for word in words:
+        out.append(word)
+        if word == "--":
+            out.extend(words)
+            break
+        if word in optional:
+            choices = getattr(optional[word].type, "choices", ())
+            following = next(words, None)
+            if following is None or following not in choices:
+                out[-1] = f"{word}={optional[word].flag_value}"
+            if following is not None:
+                out.append(following)
+        elif word in takes_value or _cluster_wants_next(word, takes_value):
+            following = next(words, None)
+            if following is not None:
+                out.append(following)
+    return out
+
+
+def _cluster_wants_next(word: str, takes_value: set[str]) -> bool:
+    """``-lt``: a cluster of short options whose last one takes the next word."""
+    if word.startswith("--") or not word.startswith("-") or len(word) < 2:
+        return False
+    for i, letter in enumerate(word[1:], 1):
+        if f"-{letter}" in takes_value:
+            return i == len(word) - 1  # else the rest of the word is its value
+    return False
+
+
 # Options shared by the commands that show job output.
 output_options = bundle(
     click.option(
@@ -167,7 +221,7 @@ output_options = bundle(
         "--tasks",
         type=TasksType(),
         default=None,
-        help="Only these task ranks (RFC 22 idset such as 0-3,7, or all).",
+        help="Only these task ranks (an idset such as 0-3,7, in any order, or all).",
     ),
     click.option(
         "--stream",
@@ -284,7 +338,7 @@ show_options = bundle(
         "never changed in a pipe; repeatable).",
     ),
     click.option(
-        "--coalesce",
+        "--coalesce/--no-coalesce",
         is_flag=True,
         help="Show identical output of several tasks once, under the "
         "rank set that wrote it (as dshbak -c).",
@@ -299,7 +353,7 @@ show_options = bundle(
         "empty is refused; symlinks below DIR are never followed.",
     ),
     click.option(
-        "--force",
+        "--force/--no-force",
         is_flag=True,
         help="With --split: replace the files of an existing job directory.",
     ),
@@ -337,13 +391,13 @@ common_options = bundle(
 label_options = bundle(
     click.option(
         "-l",
-        "--label",
+        "--label/--no-label",
         is_flag=True,
         help="Prefix each line with its task rank, 'R: '.",
     ),
     click.option(
         "-u",
-        "--unbuffered",
+        "--unbuffered/--no-unbuffered",
         is_flag=True,
         help="Write data as it arrives, without assembling lines "
         "(with -l, labels each write as flux job attach -l does).",
@@ -391,13 +445,15 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
 @label_options
 @line_options
 @show_options
-@click.option("--wait", is_flag=True, help="Wait for the job to finish; exit with its status.")
+@click.option(
+    "--wait/--no-wait", is_flag=True, help="Wait for the job to finish; exit with its status."
+)
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
     _run(
@@ -405,7 +461,7 @@ def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     )
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
 @label_options
@@ -422,11 +478,15 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     )
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
 @click.option(
-    "--json", "json_", envvar="FLUXOUT_JSON", is_flag=True, help="JSON Lines, one object per event."
+    "--json/--no-json",
+    "json_",
+    envvar="FLUXOUT_JSON",
+    is_flag=True,
+    help="JSON Lines, one object per event.",
 )
 @click.option(
     "--eventlog",
@@ -440,7 +500,7 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
 )
 @click.option(
     "-f",
-    "--follow",
+    "--follow/--no-follow",
     "follow_",
     envvar="FLUXOUT_FOLLOW",
     is_flag=True,
@@ -469,12 +529,16 @@ def events(
     )
 
 
-@cli.command(epilog=EPILOG)
+@cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
 @line_options
 @click.option(
-    "--json", "json_", envvar="FLUXOUT_JSON", is_flag=True, help="JSON Lines, one object per line."
+    "--json/--no-json",
+    "json_",
+    envvar="FLUXOUT_JSON",
+    is_flag=True,
+    help="JSON Lines, one object per line.",
 )
 @click.option(
     "--format",
@@ -489,7 +553,7 @@ def events(
 )
 @click.option(
     "-f",
-    "--follow",
+    "--follow/--no-follow",
     "follow_",
     envvar="FLUXOUT_FOLLOW",
     is_flag=True,

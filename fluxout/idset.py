@@ -118,11 +118,13 @@ def _parse_id(text: str, whole: str) -> int:
     return int(text)
 
 
-def parse_idset(text: str) -> IdSet:
+def parse_idset(text: str, any_order: bool = False) -> IdSet:
     """Parse an RFC 22 idset as flux-core does: ranges ascending, no overlap,
     nothing around it (``"0\n"`` is not rank 0).
 
-    The empty string (or "[]") is the empty set.
+    With ``any_order`` (a user's list, as srun and dshbak take it), ``2,0``,
+    ``1,1`` and ``3-3`` are the sets they mean.  The empty string (or "[]")
+    is the empty set.
     """
     body = text
     if body.startswith("[") and body.endswith("]"):
@@ -136,9 +138,9 @@ def parse_idset(text: str) -> IdSet:
         lo_text, sep, hi_text = element.partition("-")
         lo = _parse_id(lo_text, text)
         hi = _parse_id(hi_text, text) if sep else lo
-        if hi < lo or (sep and hi == lo):
+        if hi < lo or (sep and hi == lo and not any_order):
             raise IdsetError(f"invalid idset {quote(text)}: bad range {quote(element)}")
-        if ranges and lo <= ranges[-1][1]:
+        if ranges and lo <= ranges[-1][1] and not any_order:
             raise IdsetError(f"invalid idset {quote(text)}: {quote(element)} is out of order")
         ranges.append((lo, hi))
     return IdSet(ranges)
@@ -155,7 +157,7 @@ def parse_task_filter(text: str) -> IdSet | None:
     if text.strip().lower() in ("all", "*"):
         return None
     # A user's value may have white space around it (an event's rank may not).
-    result = parse_idset(text.strip())
+    result = parse_idset(text.strip(), any_order=True)
     if not result:
         raise IdsetError(f"invalid idset {quote(text)}: it is empty")
     return result
