@@ -60,8 +60,8 @@ LOG_LEVELS = {
 EPILOG = (
     "JOB is a Flux jobid (ƒ2BC, f2BC, decimal, 0x hex, dothex, kvs path or "
     "mnemonic words), a saved output eventlog, a directory holding "
-    "output.eventlog / eventlog / exec.eventlog, or - for stdin. "
-    "./NAME forces a path."
+    "output.eventlog / eventlog / exec.eventlog, or - for stdin. An "
+    "existing file or directory is always read as a path; ./NAME forces one."
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "FLUXOUT"}
@@ -100,19 +100,10 @@ class LogLevelType(click.ParamType[int]):
 
 
 class JobArgType(click.ParamType[str]):
-    """A jobid, a path or ``-``; anything else is a usage error."""
+    """A jobid, a path or ``-``. A missing file is not a usage error: it is
+    that job's runtime error, and the other jobs are still shown."""
 
     name = "JOB"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from fluxout.sources.target import is_path_argument
-
-        text = str(value)
-        if is_path_argument(text) and text != "-" and not os.path.lexists(text):
-            if text.startswith(("./", "../", "/", "~")) or os.sep in text:
-                return text  # clearly meant as a path: the source says it is missing
-            self.fail(f"{text!r} is neither a Flux job id nor an existing file", param, ctx)
-        return text
 
 
 def _read_once(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fluxout.jobid import is_jobid, parse_jobid
 from fluxout.sources.base import Source
 
@@ -12,9 +14,11 @@ _PATH_PREFIXES = ("./", "../", "/", "~")
 def is_path_argument(arg: str) -> bool:
     """True when ``arg`` names a file, directory or stdin rather than a job.
 
-    An argument that parses as a jobid is a jobid; ``./NAME`` forces a path.
+    An existing path wins (a directory named ``fresh`` or ``42``, or after
+    its jobid); else an argument that parses as a jobid is a jobid.
+    ``./NAME`` forces a path.
     """
-    if arg == "-" or arg.startswith(_PATH_PREFIXES):
+    if arg == "-" or arg.startswith(_PATH_PREFIXES) or os.path.lexists(arg):
         return True
     return not is_jobid(arg)
 
