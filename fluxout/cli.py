@@ -157,7 +157,27 @@ class Command(click.Command):
     choices (Click would take any word that does not start with ``-``)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, _attach_optional_values(self.params, args))
+        try:
+            return super().parse_args(ctx, _attach_optional_values(self.params, args))
+        except click.BadParameter as exc:
+            _blame_the_variable(ctx, exc)
+            raise
+
+
+def _blame_the_variable(ctx: click.Context, exc: click.BadParameter) -> None:
+    """A bad value that came from the environment names its variable, since
+    the user typed no such option."""
+    param = exc.param
+    if param is None or param.name is None:
+        return
+    if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.ENVIRONMENT:
+        return
+    names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+    if ctx.auto_envvar_prefix:
+        names.append(f"{ctx.auto_envvar_prefix}_{param.name.upper()}")
+    variable = next((n for n in names if os.environ.get(n)), None)
+    if variable is not None:
+        exc.param_hint = f"{variable} (for {param.get_error_hint(ctx)})"
 
 
 def _attach_optional_values(params: list[click.Parameter], args: list[str]) -> list[str]:
@@ -248,6 +268,8 @@ class TimeBoundType(click.ParamType[Any]):  # converts to fluxout.filters.TimeBo
 
 class RegexType(click.ParamType[re.Pattern[bytes]]):
     name = "REGEX"
+    # From the environment, one regex per line: a space is part of a regex.
+    envvar_list_splitter = "\n"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from fluxout.filters import FilterError, compile_regex
@@ -539,8 +561,9 @@ def events(
     metavar="TEMPLATE",
     callback=lambda ctx, param, value: _check_template(value),
     help="Write each line through TEMPLATE, with fields {job} {rank} {stream} "
-    "{time} (seconds since start) {timestamp} {line} {eol}; \\n and \\t "
-    "are newline and tab.",
+    "{time} (seconds since start) {timestamp} {line} {eol}, each with an "
+    "optional format spec as flux jobs --format takes ({rank:>4}); \\n and "
+    "\\t are newline and tab.",
 )
 @click.option(
     "-f",

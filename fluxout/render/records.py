@@ -35,36 +35,71 @@ class TemplateError(ValueError):
     """A --format template with an unknown field or bad braces."""
 
 
-def compile_template(template: str) -> list[tuple[str | None, bytes]]:
-    """``"{rank}: {line}\\n"`` -> [(field or None, literal bytes), ...].
+# A value of each field's type, to check a format spec up front.
+_SAMPLES: dict[str, object] = {
+    "job": "",
+    "rank": 0,
+    "stream": "",
+    "time": 0.0,
+    "timestamp": 0.0,
+    "line": "",
+    "eol": "",
+}
+
+Template = list[tuple[str | None, str, bytes]]
+
+
+def compile_template(template: str) -> Template:
+    """``"{rank:>4}: {line}\n"`` -> [(field or None, spec, literal bytes), ...].
 
     Only the template is parsed: job data is substituted as bytes, never
-    formatted, so braces or % in the data mean nothing. ``\\n`` and ``\\t``
-    in the template are newline and tab; a template that does not end in a
-    newline gets one.
+    formatted (unless a spec asks, as ``{line:>40}``), so braces or % in the
+    data mean nothing. A spec is Python's, as ``flux jobs --format`` takes
+    it. ``\n`` and ``\t`` in the template are newline and tab; a template
+    that does not end in a newline gets one.
     """
     text = template.replace("\\n", "\n").replace("\\t", "\t")
     if not text.endswith("\n"):
         text += "\n"
-    parts: list[tuple[str | None, bytes]] = []
+    parts: Template = []
     try:
         for literal, name, spec, conv in string.Formatter().parse(text):
             if literal:
-                parts.append((None, literal.encode()))
+                parts.append((None, "", literal.encode()))
             if name is None:
                 continue
-            if name not in TEMPLATE_FIELDS or spec or conv:
+            if name not in TEMPLATE_FIELDS or conv:
                 raise TemplateError(
                     f"unknown field {{{name}}} in --format (fields: "
                     + ", ".join(TEMPLATE_FIELDS)
                     + ")"
                 )
-            parts.append((name, b""))
+            spec = spec or ""
+            try:
+                format(_SAMPLES[name], spec)
+            except ValueError as exc:
+                raise TemplateError(f"bad spec {{{name}:{spec}}} in --format: {exc}") from None
+            parts.append((name, spec, b""))
     except ValueError as exc:
         if isinstance(exc, TemplateError):
             raise
         raise TemplateError(f"invalid --format template: {exc}") from None
     return parts
+
+
+def _spec(name: str, spec: str, fields: dict[str, bytes], line: Line, zero: float | None) -> bytes:
+    """A field through its format spec: numbers as numbers, the rest as text
+    (a line's bytes kept as they are, via surrogateescape)."""
+    value: object
+    if name == "rank":
+        value = line.rank
+    elif name == "time":
+        value = line.timestamp - (zero or 0.0)
+    elif name == "timestamp":
+        value = line.timestamp
+    else:
+        value = fields[name].decode("utf-8", "surrogateescape")
+    return format(value, spec).encode("utf-8", "surrogateescape")
 
 
 def line_record(job: str, line: Line) -> dict[str, object]:
@@ -117,7 +152,17 @@ class LinesRenderer(RecordRenderer):
                     "line": line.text,
                     "eol": b"true" if line.eol else b"false",
                 }
-                write(STDOUT, b"".join(fields[k] if k else p for k, p in self.template))
+                write(
+                    STDOUT,
+                    b"".join(
+                        p
+                        if k is None
+                        else fields[k]
+                        if not spec
+                        else _spec(k, spec, fields, line, zero)
+                        for k, spec, p in self.template
+                    ),
+                )
             return
         if self.json:
             dumps = orjson.dumps

@@ -1,0 +1,134 @@
+"""What a new user types: bare flags before JOB, paths that look like
+jobids, task lists in any order, a missing file beside a good one, options
+from the environment, format specs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, Run
+
+HELLO = FIXTURES / "hello"
+
+
+def expected_stdout(ranks: list[int]) -> bytes:
+    """The hello job's stdout of these ranks, in the order the job wrote it."""
+    lines = {r: (HELLO / "expected" / f"stdout.{r}").read_bytes().splitlines(True) for r in ranks}
+    # Each task's n-th line was written before any task's (n+1)-th (the
+    # fixture's notes: one event per line, ranks interleave); the order of
+    # ranks within a round is the eventlog's.
+    return b"".join(line for r in ranks for line in lines[r])
+
+
+@pytest.mark.parametrize("flag", ["--timestamps", "--color", "--colour"])
+def test_a_bare_flag_before_job_does_not_take_it(run: Run, flag: str) -> None:
+    out, err, rc = run("cat", flag, HELLO)
+    assert rc == 0, err
+    assert out.count(b"\n") == 12
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--timestamps", "rel"), ("--color", "never")])
+def test_a_flag_still_takes_its_value(run: Run, flag: str, value: str) -> None:
+    out, err, rc = run("cat", flag, value, HELLO)
+    assert rc == 0, err
+    if flag == "--timestamps":
+        assert all(line.lstrip()[:1].isdigit() for line in out.splitlines())
+
+
+def test_a_bare_flag_is_not_the_value_of_a_value_option(run: Run) -> None:
+    """--grep takes the next word as its regex, whatever it looks like."""
+    out, err, rc = run("cat", "--grep", "--timestamps", HELLO)
+    assert (out, rc) == (b"", 0), err
+
+
+@pytest.mark.parametrize("name", ["fixtures", "fresh", "42"])
+def test_an_existing_path_that_parses_as_a_jobid_is_read_as_a_path(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    shutil.copytree(HELLO, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    assert run("cat", name) == run("cat", HELLO)
+
+
+@pytest.mark.parametrize(("tasks", "ranks"), [("2,0", [0, 2]), ("1,1", [1]), ("3-3,0", [0, 3])])
+def test_a_task_list_in_any_order_is_the_set_it_means(
+    run: Run, tasks: str, ranks: list[int]
+) -> None:
+    out, err, rc = run("cat", "--stream", "stdout", "-t", tasks, HELLO)
+    assert rc == 0, err
+    want, _, _ = run("cat", "--stream", "stdout", "-t", ",".join(map(str, ranks)), HELLO)
+    assert out == want
+    assert sorted(out.splitlines()) == sorted(expected_stdout(ranks).splitlines())
+
+
+def test_a_missing_file_is_that_jobs_error_and_the_others_are_shown(run: Run) -> None:
+    good_out, good_err, _ = run("cat", HELLO)
+    out, err, rc = run("cat", "nope", HELLO)
+    assert out.splitlines() == [b"hello: " + line for line in good_out.splitlines()]
+    first, *rest = err.splitlines()
+    assert first == b"fluxout: nope: no such file or directory"
+    assert rest == [b"hello: " + line for line in good_err.splitlines()]
+    assert rc == 1
+
+
+def test_grep_from_the_environment_is_one_regex(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUXOUT_GREP", "line 2")
+    out, err, rc = run("cat", HELLO)
+    assert rc == 0, err
+    assert out.splitlines() and all(b"line 2" in line for line in out.splitlines())
+
+
+def test_several_regexes_from_the_environment_one_per_line(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLUXOUT_GREP", "line 2\nrank 3: this")
+    out, err, rc = run("cat", HELLO)
+    assert rc == 0
+    assert len(out.splitlines()) == 4  # "line 2" of each task
+    assert err == b"rank 3: this line went to stderr\n"
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLUXOUT_COLOR", "bogus")
+    _, err, rc = run("cat", HELLO)
+    assert rc == 2
+    assert b"FLUXOUT_COLOR" in err and b"bogus" in err
+
+
+@pytest.mark.parametrize(
+    ("variable", "off", "args"),
+    [
+        ("FLUXOUT_CAT_LABEL", "--no-label", ()),
+        ("FLUXOUT_CAT_UNBUFFERED", "--no-unbuffered", ("-l", FIXTURES / "unbuffered-partial")),
+        ("FLUXOUT_CAT_COALESCE", "--no-coalesce", ()),
+    ],
+)
+def test_a_flag_set_in_the_environment_can_be_turned_off(
+    run: Run, monkeypatch: pytest.MonkeyPatch, variable: str, off: str, args: tuple[str, ...]
+) -> None:
+    args = args or (HELLO,)
+    plain, _, _ = run("cat", *args)
+    monkeypatch.setenv(variable, "1")
+    on, _, _ = run("cat", *args)
+    assert on != plain
+    out, err, rc = run("cat", off, *args)
+    assert (out, rc) == (plain, 0), err
+
+
+def test_format_fields_take_format_specs(run: Run) -> None:
+    out, err, rc = run(
+        "lines", "--stream", "stdout", "-t", "1", "--format", "{rank:>4}|{line}", HELLO
+    )
+    assert rc == 0, err
+    assert out.splitlines() == [b"   1|" + line for line in expected_stdout([1]).splitlines()]
+
+
+def test_a_bad_format_spec_is_a_usage_error(run: Run) -> None:
+    _, err, rc = run("lines", "--format", "{rank:>>>x}", HELLO)
+    assert rc == 2
+    assert b"--format" in err
