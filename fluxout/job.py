@@ -23,6 +23,7 @@ from fluxout.eventlog import (
     Redirect,
     decode_events,
 )
+from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
@@ -308,7 +309,7 @@ class JobOutput:
         self._emit(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
-        return self._status() if complete else 1
+        return self._status() if complete else ExitStatus.ERROR
 
     # -- decoding ---------------------------------------------------------
 
@@ -432,7 +433,7 @@ class JobOutput:
             self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
 
     def _status(self) -> int:
-        status = 0
+        status: int = ExitStatus.SUCCESS
         if self.opts.follow and self.has_main:
             status, message = self.info.exit_status()
             if message:
@@ -441,8 +442,8 @@ class JobOutput:
                 for line in failure_summary(self.info, self.redirects):
                     self.out.error(f"{self.name}: {line}")
         self.problems.summary()
-        if self.problems.errors and status == 0:
-            status = 1
+        if self.problems.errors and status == ExitStatus.SUCCESS:
+            status = ExitStatus.ERROR
         return status
 
 

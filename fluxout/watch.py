@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxout.errors import ExitStatus, FluxoutError, OutputWriteError
+from fluxout.errors import FluxoutError, OutputWriteError
 from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
+from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
@@ -272,7 +273,7 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
 
 def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> int:
     mode = req.mode(several)
-    worst = 0
+    worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
@@ -421,7 +422,7 @@ def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
 def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
     from fluxout.sources.target import open_target
 
-    worst = 0
+    worst: int = ExitStatus.SUCCESS
     for arg, out in zip(req.jobs, renderers, strict=True):
         assert isinstance(out, EventsRenderer)
         try:
