@@ -1,8 +1,8 @@
 # bash completion for fluxout(1).
 #
 # Generated from the Click commands in fluxout/cli.py by
-# fluxout/manpage.py. Do not edit: regenerate every page and completion
-# with  python -m fluxout.manpage man/
+# tools/manpage.py. Do not edit: regenerate every page and completion
+# with  python tools/manpage.py man/
 #
 # Install as share/bash-completion/completions/fluxout.bash, or source it.
 

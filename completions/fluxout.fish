@@ -1,8 +1,8 @@
 # fish completion for fluxout(1).
 #
 # Generated from the Click commands in fluxout/cli.py by
-# fluxout/manpage.py. Do not edit: regenerate every page and completion
-# with  python -m fluxout.manpage man/
+# tools/manpage.py. Do not edit: regenerate every page and completion
+# with  python tools/manpage.py man/
 #
 # Install as share/fish/vendor_completions.d/fluxout.fish, or source it.
 

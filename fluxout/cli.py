@@ -1,18 +1,15 @@
 """The command line: Click options -> a Request -> one call into the core.
 
 This is the only module that imports click. Exit statuses are decided in
-one place, ``main``: usage errors 2 (Click), runtime errors 1 with one line
-``fluxout: <job>: <message>``, Ctrl-C 130, SIGTERM 143, a closed pipe 141
-(as a program killed by SIGPIPE), and the job's status for ``follow``.
+one place, fluxout.exit: ``main`` hands it the Click group to run and the
+statuses of Click's own exceptions (usage errors 2).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import signal
 import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fluxout import __version__
-from fluxout.errors import ExitStatus, FluxoutError, OutputWriteError
+from fluxout.exit import ExitStatus, run_main
 from fluxout.idset import IdSet, IdsetError, parse_task_filter
 
 if TYPE_CHECKING:
@@ -587,113 +584,29 @@ def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: 
     )
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated()
-
-
-class _Terminated(BaseException):
-    """SIGTERM, turned into an exception so output is flushed on the way out."""
-
-
-def _quiet_stdout() -> None:
-    # After a closed pipe, point stdout at /dev/null so the interpreter's
-    # final flush cannot fail again and print a traceback.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
-
-
-def _closed_standard_fds() -> set[int]:
-    """Which of stdin, stdout and stderr fluxout was started without
-    (``>&-``): each is pointed at /dev/null, so that no file fluxout opens
-    later takes its number (and its place)."""
-    closed = set()
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            closed.add(fd)
-    for fd in sorted(closed):
-        null = os.open(os.devnull, os.O_RDWR)
-        if null != fd:
-            os.dup2(null, fd)
-            os.close(null)
-    if 1 in closed:
-        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-    if 2 in closed:
-        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-    return closed
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and map every outcome to its exit status."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    closed = _closed_standard_fds()
-    if 1 in closed:
-        # As cat: output with nowhere to go is an error, said on stderr.
-        _error_line("cannot write to stdout: it is closed")
-        sys.exit(ExitStatus.ERROR)
-    if 0 in closed:
-        from fluxout.sources import file
+    """Entry point: run the CLI; fluxout.exit maps every outcome to its status."""
+    run_main(_invoke, argv, _click_status)
 
-        file.STDIN_CLOSED = True
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        # Not cli.main(): it turns a closed pipe into status 1 and Ctrl-C
-        # into a blank line; fluxout maps those outcomes itself, below.
-        args = list(argv if argv is not None else sys.argv[1:])
-        with cli.make_context("fluxout", args) as ctx:
-            cli.invoke(ctx)
-        status: int = ExitStatus.SUCCESS
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else ExitStatus.ERROR
-    except click.exceptions.Exit as exc:
-        status = exc.exit_code
-    except click.ClickException as exc:
+
+def _invoke(args: list[str]) -> None:
+    # Not cli.main(): it turns a closed pipe into status 1 and Ctrl-C
+    # into a blank line; fluxout.exit maps those outcomes itself.
+    with cli.make_context("fluxout", args) as ctx:
+        cli.invoke(ctx)
+
+
+def _click_status(exc: Exception) -> int | None:
+    """The status of one of Click's own outcomes (--help, --version, a
+    usage error, an abort), or None for any other exception."""
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.ClickException):
         exc.show()
-        status = exc.exit_code
-    except click.Abort:
-        status = ExitStatus.INTERRUPTED
-    except KeyboardInterrupt:
-        status = ExitStatus.INTERRUPTED
-    except _Terminated:
-        status = 128 + signal.SIGTERM
-    except BrokenPipeError:
-        _quiet_stdout()
-        status = 128 + signal.SIGPIPE
-    except FluxoutError as exc:
-        _error_line(str(exc))
-        status = ExitStatus.ERROR
-    except OutputWriteError as exc:
-        _quiet_stdout()
-        _error_line(str(exc))
-        status = ExitStatus.ERROR
-    except Exception as exc:
-        # A bug: one line, and the traceback only when asked for.
-        if debug:
-            raise
-        _error_line(f"internal error: {type(exc).__name__}: {exc} (--debug shows where)")
-        status = ExitStatus.ERROR
-    try:
-        sys.stdout.flush()
-    except (BrokenPipeError, OSError):
-        _quiet_stdout()
-    sys.exit(status)
-
-
-def _error_line(text: str) -> None:
-    # Outside a run there is no Output: decide on escaping here, the same way.
-    try:
-        if sys.stderr.isatty():
-            from fluxout.render.escape import escape_controls
-
-            text = escape_controls(text)
-        sys.stderr.write(f"fluxout: {text}\n")
-        sys.stderr.flush()
-    except OSError:
-        pass
+        return exc.exit_code
+    if isinstance(exc, click.Abort):
+        return ExitStatus.INTERRUPTED
+    return None
 
 
 __all__ = ["cli", "main"]

@@ -1,15 +1,6 @@
-"""Typed errors of the core, and the exit statuses of DESIGN.md in one place."""
+"""Typed errors of the core (fluxout.exit maps them to exit statuses)."""
 
 from __future__ import annotations
-
-from enum import IntEnum
-
-
-class ExitStatus(IntEnum):
-    SUCCESS = 0
-    ERROR = 1  # runtime error: no such job, unreadable eventlog, bad data
-    USAGE = 2  # bad option, jobid or idset (Click's usage status)
-    INTERRUPTED = 130  # Ctrl-C: follow detaches, the job goes on
 
 
 class FluxoutError(Exception):

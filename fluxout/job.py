@@ -23,6 +23,7 @@ from fluxout.eventlog import (
     Redirect,
     decode_events,
 )
+from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
@@ -168,6 +169,31 @@ class Completion:
         return all(len(self.ended[s]) >= n for s, n in self.expected.items())
 
 
+def take_notice(
+    notice: Notice,
+    eventlog: str,
+    problems: Problems,
+    splitters: dict[str, LineSplitter],
+    error: Callable[[str], None],
+) -> bool:
+    """A source's notice about one eventlog, as the job's reader takes it.
+
+    A lost part of the job is told through ``error`` and counted (status
+    1), anything else told as a warning; when the eventlog's file started
+    again, its splitter does too. Returns whether the main eventlog is lost.
+    """
+    if notice.error:
+        error(notice.message)
+        problems.errors += 1  # part of the job is lost: status 1
+    else:
+        problems.report(notice.message)
+    if notice.restart:
+        # A fresh splitter: the old file's unfinished line is not glued
+        # to the new file's first one, and line numbers start again.
+        splitters[eventlog] = LineSplitter()
+    return notice.error and eventlog == "main"
+
+
 class JobOutput:
     """The cat/follow/lines pipeline of one job, fed chunk by chunk."""
 
@@ -219,19 +245,10 @@ class JobOutput:
         self.out.batch_done()
 
     def _notice(self, eventlog: str, notice: Notice) -> None:
-        if notice.error:
-            self.out.error(notice.message)
-            self.problems.errors += 1  # part of the job is lost: status 1
-            if eventlog == "main":
-                self.has_main = False  # its end is told by the output alone
-        else:
-            self.out.warning(notice.message)
-        if notice.restart:
-            # A fresh splitter: the old file's unfinished line is not glued
-            # to the new file's first one, and line numbers start again.
-            self.splitters[eventlog] = LineSplitter()
-            if eventlog == "output":
-                self.decoder.header = None  # the new file's header is no second one
+        if take_notice(notice, eventlog, self.problems, self.splitters, self.out.error):
+            self.has_main = False  # its end is told by the output alone
+        if notice.restart and eventlog == "output":
+            self.decoder.header = None  # the new file's header is no second one
 
     # -- the hot loop -------------------------------------------------------
 
@@ -308,7 +325,7 @@ class JobOutput:
         self._emit(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
-        return self._status() if complete else 1
+        return self._status() if complete else ExitStatus.ERROR
 
     # -- decoding ---------------------------------------------------------
 
@@ -432,7 +449,7 @@ class JobOutput:
             self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
 
     def _status(self) -> int:
-        status = 0
+        status: int = ExitStatus.SUCCESS
         if self.opts.follow and self.has_main:
             status, message = self.info.exit_status()
             if message:
@@ -441,8 +458,8 @@ class JobOutput:
                 for line in failure_summary(self.info, self.redirects):
                     self.out.error(f"{self.name}: {line}")
         self.problems.summary()
-        if self.problems.errors and status == 0:
-            status = 1
+        if self.problems.errors and status == ExitStatus.SUCCESS:
+            status = ExitStatus.ERROR
         return status
 
 

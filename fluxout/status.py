@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fluxout.eventlog import Event
+from fluxout.exit import ExitStatus
 
 # Events of the main eventlog after which a job will never run.
 _TERMINAL = ("finish", "clean")
@@ -31,7 +32,7 @@ def signal_name(signum: int) -> str:
 def waitstatus_to_exitcode(status: int) -> tuple[int, str]:
     """flux_job_waitstatus_to_exitcode(): the exit code and attach's message."""
     if not 0 <= status < 1 << 31:  # no wait(2) status (a C int) is that
-        return 1, f"unexpected wait(2) status {status}"
+        return ExitStatus.ERROR, f"unexpected wait(2) status {status}"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         return sig + 128, f"job shell {signal_name(sig)}"
@@ -41,8 +42,8 @@ def waitstatus_to_exitcode(status: int) -> tuple[int, str]:
             return code, f"task(s) {signal_name(code - 128)}"
         if code > 0:
             return code, f"task(s) exited with exit code {code}"
-        return 0, ""
-    return 1, f"unexpected wait(2) status {status}"
+        return ExitStatus.SUCCESS, ""
+    return ExitStatus.ERROR, f"unexpected wait(2) status {status}"
 
 
 @dataclass
@@ -91,11 +92,12 @@ class JobInfo:
         job never finished (canceled before it ran) or had a fatal exception
         yet exited 0.
         """
-        code, message = 1, ""
+        code: int = ExitStatus.ERROR
+        message = ""
         if self.finish_status is not None:
             code, message = waitstatus_to_exitcode(self.finish_status)
-        if self.fatal and code == 0:
-            code = 1
+        if self.fatal and code == ExitStatus.SUCCESS:
+            code = ExitStatus.ERROR
         return code, message
 
 

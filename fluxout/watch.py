@@ -7,26 +7,22 @@ status; an error about one job is reported and the other jobs still shown.
 
 from __future__ import annotations
 
-import heapq
 import queue
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fluxout.errors import ExitStatus, FluxoutError, OutputWriteError
-from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
+from fluxout.errors import FluxoutError, OutputWriteError
+from fluxout.events import show_events
+from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
-    Completion,
     JobOutput,
     OutputOptions,
-    Problems,
     Renderer,
-    Selection,
 )
 from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
@@ -272,7 +268,7 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
 
 def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> int:
     mode = req.mode(several)
-    worst = 0
+    worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
@@ -292,136 +288,10 @@ def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> i
     return worst
 
 
-# -- events -----------------------------------------------------------------
-
-
-def _event_ranks(event: Event) -> IdSet | None:
-    rank = event.context.get("rank")
-    if isinstance(rank, bool):
-        return None
-    if isinstance(rank, int) and rank >= 0:
-        return IdSet(((rank, rank),))
-    if isinstance(rank, str):
-        try:
-            return event_ranks(rank)
-        except ValueError:
-            return None
-    return None
-
-
-def _wanted_event(event: Event, eventlog: str, req: Request, select: Selection) -> bool:
-    if eventlog != "output":
-        return True
-    stream = event.context.get("stream")
-    if isinstance(stream, str) and stream not in req.streams:
-        return False
-    if req.tasks is None:
-        return True
-    ranks = _event_ranks(event)
-    if ranks is None:
-        return True
-    return bool(select(ranks.format(), ranks))
-
-
-class _EventsEnd:
-    """When following events: is the job over (clean, or all output ended)?"""
-
-    def __init__(self, has_main: bool) -> None:
-        self.has_main = has_main
-        self.clean = False
-        self.completion = Completion()
-
-    def see(self, eventlog: str, event: Event) -> None:
-        if eventlog == "main":
-            self.clean = self.clean or event.name == "clean"
-            return
-        if eventlog != "output":
-            return
-        ctx = event.context
-        if event.name == "header":
-            count = ctx.get("count")
-            self.completion.header(count if isinstance(count, dict) else {})
-        elif event.name == "redirect" or (event.name == "data" and ctx.get("eof") is True):
-            ranks = _event_ranks(event)
-            stream = ctx.get("stream")
-            if ranks is not None and isinstance(stream, str) and stream in ALL_STREAMS:
-                self.completion.end(stream, ranks)
-
-    @property
-    def over(self) -> bool:
-        return self.clean if self.has_main else self.completion.complete
-
-
-def _decoded(
-    source: Source, req: Request, wanted: frozenset[str], warn: Problems
-) -> Iterator[tuple[str, Event]]:
-    splitters = {name: LineSplitter() for name in wanted}
-    end = _EventsEnd("main" in wanted and "main" in source.eventlogs)
-    chunks = source.chunks(req.follow, wanted)
-    for eventlog, chunk in chunks:
-        if eventlog == IDLE:
-            if end.over:
-                break
-            continue
-        if isinstance(chunk, Notice):
-            _events_notice(eventlog, chunk, splitters, end, warn)
-            continue
-        for event in decode_events(splitters[eventlog].feed(chunk), warn, eventlog):
-            end.see(eventlog, event)
-            yield eventlog, event
-    for eventlog, splitter in splitters.items():
-        for event in decode_events(splitter.end(), warn, eventlog):
-            yield eventlog, event
-
-
-def _events_notice(
-    eventlog: str,
-    notice: Notice,
-    splitters: dict[str, LineSplitter],
-    end: _EventsEnd,
-    warn: Problems,
-) -> None:
-    """A source's notice, as JobOutput takes it (see JobOutput._notice)."""
-    warn.report(notice.message)
-    if notice.error:
-        warn.errors += 1
-        if eventlog == "main":
-            end.has_main = False
-    if notice.restart:
-        splitters[eventlog] = LineSplitter()
-
-
-def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
-    """events: every eventlog entry, merged by time unless following."""
-    problems = Problems(source.name, out.warning)
-    select = Selection(req.tasks)
-    wanted = req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
-    if req.follow or len(wanted) < 2:
-        stream: Iterator[tuple[str, Event]] = _decoded(source, req, wanted, problems)
-    else:
-        # The small main and exec eventlogs are read whole; the output
-        # eventlog streams past them, merged by timestamp.
-        small = sorted(
-            _decoded(source, req, wanted - {"output"}, problems),
-            key=lambda pair: pair[1].timestamp,
-        )
-        rest = _decoded(source, req, wanted & {"output"}, problems)
-        stream = heapq.merge(small, rest, key=lambda pair: pair[1].timestamp)
-    zero: float | None = None
-    for eventlog, event in stream:
-        if zero is None:
-            zero = event.timestamp
-        if _wanted_event(event, eventlog, req, select):
-            out.entry(eventlog, event, zero)
-            out.batch_done()
-    problems.summary()
-    return ExitStatus.ERROR if problems.errors else ExitStatus.SUCCESS
-
-
 def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
     from fluxout.sources.target import open_target
 
-    worst = 0
+    worst: int = ExitStatus.SUCCESS
     for arg, out in zip(req.jobs, renderers, strict=True):
         assert isinstance(out, EventsRenderer)
         try:

@@ -21,7 +21,7 @@ It implements ``fluxout.sources.flux.Boundary`` the way flux-core 0.88 behaves
 It also records every request that could harm a real instance in
 ``hazards``: a guest-namespace watch with FLUX_KVS_WAITCREATE, or a second
 lookup of a guest namespace while another is still in flight (together they
-can abort a flux-core 0.88 broker, see fluxout.sources.flux).
+can abort a flux-core 0.88 broker, see fluxout.sources.flux.source).
 
 Each line of an eventlog appears at its own timestamp (fixture time, seconds
 since the job's submit event), replayed ``scale`` real seconds per fixture

@@ -17,15 +17,15 @@ from pathlib import Path
 import click
 import pytest
 
-from fluxout import manpage
 from fluxout.cli import cli
+from tools import manpage
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "completions"
 BASH = COMPLETIONS / "fluxout.bash"
 ZSH = COMPLETIONS / "_fluxout"
 FISH = COMPLETIONS / "fluxout.fish"
-REGENERATE = "run `python -m fluxout.manpage man/` and commit the result"
+REGENERATE = "run `python tools/manpage.py man/` and commit the result"
 
 ROOT_CTX = click.Context(cli, info_name="fluxout", **cli.context_settings)
 COMMANDS = {name: cmd for name, cmd in cli.commands.items() if not cmd.hidden}
@@ -104,7 +104,7 @@ def test_checked_in_completions_are_up_to_date(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", [BASH, ZSH, FISH], ids=lambda p: p.name)
 def test_every_command_and_option_is_in_each_file(path: Path) -> None:
     text = path.read_text("utf-8")
-    assert "python -m fluxout.manpage man/" in text
+    assert "python tools/manpage.py man/" in text
     for name in ["", *COMMANDS]:
         if name:
             assert name in text

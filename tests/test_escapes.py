@@ -20,7 +20,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fluxout import cli
+from fluxout import exit as fluxout_exit
 from fluxout.render.escape import escape_controls, escape_json
 from fluxout.render.output import Output, TextRenderer
 from fluxout.render.sink import Sink
@@ -331,12 +331,12 @@ def test_coalesced_headers(tmp_path: Path) -> None:
 
 
 def test_cli_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Errors outside a run (internal errors, output failures) are the CLI's.
+    # Errors outside a run (internal errors, output failures) are fluxout.exit's.
     for tty, want in ((False, "bad \x1b[2J\n"), (True, "bad \\x1b[2J\n")):
         err = io.StringIO()
         monkeypatch.setattr(err, "isatty", lambda tty=tty: tty)
         monkeypatch.setattr(sys, "stderr", err)
-        cli._error_line("bad \x1b[2J")
+        fluxout_exit._error_line("bad \x1b[2J")
         assert err.getvalue() == f"fluxout: {want}"
 
 

@@ -1,7 +1,7 @@
 """The live Flux source, on a fake Flux boundary that replays every fixture.
 
 The core runs in-process (fluxout.watch.run over BytesIO) with
-``fluxout.sources.flux.connect`` pointing at tests/fakeflux.FakeFlux, which
+``fluxout.sources.flux.boundary.connect`` pointing at tests/fakeflux.FakeFlux, which
 replays the captured eventlogs with their own timing; the oracles are the
 same ``attach.*`` files the directory source is checked against in
 test_cli_fixtures.py.
@@ -23,6 +23,8 @@ import fluxout.sources.flux as fluxsrc
 from fluxout.errors import NoFluxError
 from fluxout.jobid import FORMS, format_jobid
 from fluxout.render.terminal import Terminal
+from fluxout.sources.flux import bindings, source
+from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
 from tests.conftest import CASES
 from tests.fakeflux import GUEST, OTHER, FakeFlux
@@ -43,7 +45,7 @@ def live(monkeypatch: pytest.MonkeyPatch) -> Live:
     """Run one request on a fake instance: (stdout, stderr, status)."""
 
     def go(fake: FakeFlux, command: str, job: str | None = None, **options: Any) -> Any:
-        monkeypatch.setattr(fluxsrc, "connect", lambda uri, name: fake)
+        monkeypatch.setattr(flux_boundary, "connect", lambda uri, name: fake)
         term = _terminal()
         rc = run(Request(command, [job or fake.f58], **options), term)
         assert isinstance(term.stdout, io.BytesIO) and isinstance(term.stderr, io.BytesIO)
@@ -339,8 +341,8 @@ def test_no_bindings_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken() -> Any:
         raise ImportError("libflux-core.so.2: cannot open shared object file")
 
-    monkeypatch.setattr(fluxsrc, "_try_import", broken)
-    monkeypatch.setattr(fluxsrc, "binding_dirs", lambda flux_cmd=None: [])
+    monkeypatch.setattr(bindings, "_try_import", broken)
+    monkeypatch.setattr(bindings, "binding_dirs", lambda flux_cmd=None: [])
     with pytest.raises(NoFluxError) as info:
         fluxsrc.import_flux("ƒ2BC")
     text = str(info.value)
@@ -350,8 +352,8 @@ def test_no_bindings_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_bindings_from_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fluxsrc, "_try_import", lambda: (_ for _ in ()).throw(ImportError("x")))
-    monkeypatch.setattr(fluxsrc, "binding_dirs", lambda flux_cmd=None: [])
+    monkeypatch.setattr(bindings, "_try_import", lambda: (_ for _ in ()).throw(ImportError("x")))
+    monkeypatch.setattr(bindings, "binding_dirs", lambda flux_cmd=None: [])
     term = _terminal()
     assert run(Request("cat", ["ƒ2BC"]), term) == 1
     assert isinstance(term.stderr, io.BytesIO)
@@ -364,7 +366,7 @@ def test_no_bindings_from_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cursor_never_repeats_or_loses_a_byte() -> None:
-    cursor = fluxsrc._Cursor()
+    cursor = source._Cursor()
     assert cursor.feed(b"abc") == b"abc"
     cursor.pos = 0  # a new stream, from the start
     assert cursor.feed(b"ab") == b""
@@ -374,8 +376,8 @@ def test_cursor_never_repeats_or_loses_a_byte() -> None:
 
 
 def test_large_values_are_sliced() -> None:
-    value = bytes(range(256)) * ((3 * fluxsrc.CHUNK) // 256 + 7)
-    parts = list(fluxsrc._slices("output", value))
+    value = bytes(range(256)) * ((3 * source.CHUNK) // 256 + 7)
+    parts = list(source._slices("output", value))
     assert len(parts) == 4
     assert b"".join(p for _, p in parts) == value
 

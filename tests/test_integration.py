@@ -8,7 +8,7 @@ runs jobs, fluxout and attach, and leaves their outputs in files.
 fluxout runs as ``python -m fluxout`` with PYTHONPATH holding only this
 repository: the Flux bindings are found through the ``flux`` command on
 PATH (flux start puts its bindir there), which is the fallback of
-fluxout.sources.flux.import_flux.
+fluxout.sources.flux.bindings.import_flux.
 """
 
 from __future__ import annotations

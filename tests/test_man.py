@@ -1,7 +1,7 @@
 """The man pages in man/: generated from the Click commands, and clean roff.
 
 A page that drifts from the code fails here; the fix is always
-``python -m fluxout.manpage man/`` (which also regenerates completions/).
+``python tools/manpage.py man/`` (which also regenerates completions/).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from pathlib import Path
 import click
 import pytest
 
-from fluxout import manpage
 from fluxout.cli import cli
+from tools import manpage
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN = ROOT / "man"
 EXAMPLES = ROOT / "examples"
-REGENERATE = "run `python -m fluxout.manpage man/` and commit the result"
+REGENERATE = "run `python tools/manpage.py man/` and commit the result"
 
 ROOT_CTX = click.Context(cli, info_name="fluxout", **cli.context_settings)
 COMMANDS = {name: cmd for name, cmd in cli.commands.items() if not cmd.hidden}
@@ -85,7 +85,7 @@ def test_the_regenerate_command(tmp_path: Path) -> None:
     mandir.mkdir()
     (mandir / "fluxout-gone.1").write_text("a page of a command removed\n")
     (mandir / "other.1").write_text("not ours\n")
-    cmd = [sys.executable, "-m", "fluxout.manpage"]
+    cmd = [sys.executable, str(ROOT / "tools" / "manpage.py")]
     subprocess.run([*cmd, "man/"], cwd=tmp_path, check=True, capture_output=True)
     assert sorted(p.name for p in mandir.iterdir()) == sorted([*PAGES, "other.1"])
     completions = sorted(p.name for p in (tmp_path / "completions").iterdir())
@@ -104,9 +104,9 @@ def test_the_regenerate_command(tmp_path: Path) -> None:
 def test_each_page_says_how_to_regenerate_it(name: str) -> None:
     head = (MAN / name).read_text("utf-8").splitlines()[:6]
     assert all(line.startswith('.\\"') for line in head[:4])
-    assert any("python -m fluxout.manpage man/" in line for line in head)
+    assert any("python tools/manpage.py man/" in line for line in head)
     assert manpage.__doc__ is not None
-    assert "python -m fluxout.manpage man/" in manpage.__doc__
+    assert "python tools/manpage.py man/" in manpage.__doc__
 
 
 # -- what the pages say ----------------------------------------------------------
@@ -156,7 +156,7 @@ def test_fluxout_page_lists_every_command() -> None:
 
 
 def test_every_command_has_its_own_prose() -> None:
-    """A new command needs DESCRIPTION and EXAMPLES in fluxout/manpage.py."""
+    """A new command needs DESCRIPTION and EXAMPLES in tools/manpage.py."""
     assert set(manpage.PAGES) == {"", *COMMANDS}
     for name, page in manpage.PAGES.items():
         assert page.description and page.examples, name

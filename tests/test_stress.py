@@ -3,7 +3,7 @@
 flux-core 0.88's kvs-watch aborts the broker (kvs-watch.c: watcher_respond:
 Assertion 'nsm->commit != NULL') when two lookups of a guest namespace that
 is gone arrive together, the first with FLUX_KVS_WAITCREATE: what fluxout
-0.1 sent for a job that ended just as it was followed (fluxout.sources.flux
+0.1 sent for a job that ended just as it was followed (fluxout.sources.flux.source
 says what it sends now, and why that is safe).  This runs the scenario that
 crashed it: several hundred short jobs submitted with the queue stopped, a
 ``fluxout follow`` of all of them started before they run, then the queue

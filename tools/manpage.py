@@ -2,7 +2,7 @@
 
 Regenerate everything after changing the CLI, from the top of the repository:
 
-    python -m fluxout.manpage man/
+    python tools/manpage.py man/
 
 That writes ``man/fluxout.1`` and ``man/fluxout-COMMAND.1`` for every
 command (and deletes the page of a command that is gone), plus the shell
@@ -11,6 +11,10 @@ the man directory's sibling ``completions/`` (or ``--completions DIR``).
 ``--check`` only reports the files that would change, and exits 1 if any.
 tests/test_man.py and tests/test_completions.py fail when a checked-in file
 differs from what this module generates.
+
+A development tool, not part of the installed package (fluxout never
+imports it): run as a script, it reads the Click commands of the fluxout
+of the checkout it is in, whatever fluxout is installed.
 
 Everything about options (names, metavars, choices, defaults, ranges,
 environment variables, help) is read from the Click objects in
@@ -33,13 +37,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+if __name__ == "__main__":  # the checkout's fluxout, not an installed one
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import click
 
 from fluxout import __version__
 from fluxout import cli as _cli
 
 PROG = "fluxout"
-REGENERATE = "python -m fluxout.manpage man/"
+REGENERATE = "python tools/manpage.py man/"
 # flux jobs prints the user's active (pending and running) jobs by default;
 # f58plain spells the F58 prefix as an ASCII f, easy to type.
 JOBIDS_COMMAND = "flux jobs -no '{id.f58plain}'"
@@ -584,7 +591,7 @@ def _header(cmd: Cmd) -> list[str]:
     title = esc(cmd.page.upper())
     return [
         f'.\\" {cmd.page}(1): generated from the Click commands in fluxout/cli.py',
-        '.\\" and the prose in fluxout/manpage.py. Do not edit: change those and',
+        '.\\" and the prose in tools/manpage.py. Do not edit: change those and',
         '.\\" regenerate every page and completion with',
         f'.\\"     {REGENERATE}',
         f'.TH "{title}" "1" "" "{PROG} {esc(__version__)}" "{PROG} manual"',
@@ -774,7 +781,7 @@ def _header_comment(shell: str, install: str) -> list[str]:
         f"# {shell} completion for {PROG}(1).",
         "#",
         "# Generated from the Click commands in fluxout/cli.py by",
-        "# fluxout/manpage.py. Do not edit: regenerate every page and completion",
+        "# tools/manpage.py. Do not edit: regenerate every page and completion",
         f"# with  {REGENERATE}",
         "#",
         f"# {install}",
@@ -1153,7 +1160,7 @@ def write(mandir: Path, compdir: Path | None, check: bool = False) -> list[Path]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m fluxout.manpage",
+        prog="python tools/manpage.py",
         description="Generate fluxout's man pages and shell completions.",
     )
     parser.add_argument("mandir", type=Path, help="where the man pages go (man/)")

@@ -1,0 +1,134 @@
+"""The events command: every eventlog entry of a job, merged by time.
+
+``show_events`` reads the eventlogs a request wants from a source, decodes
+them, keeps the entries of the wanted tasks and streams, and hands each to
+an EventsRenderer; following, it stops once the job is over. The core
+(watch.py) runs it for each JOB.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
+from fluxout.exit import ExitStatus
+from fluxout.idset import IdSet
+from fluxout.job import ALL_STREAMS, Completion, Problems, Selection, take_notice
+from fluxout.render.records import EventsRenderer
+from fluxout.sources.base import IDLE, Notice, Source
+
+if TYPE_CHECKING:
+    from fluxout.watch import Request
+
+__all__ = ["show_events"]
+
+
+def _event_ranks(event: Event) -> IdSet | None:
+    rank = event.context.get("rank")
+    if isinstance(rank, bool):
+        return None
+    if isinstance(rank, int) and rank >= 0:
+        return IdSet(((rank, rank),))
+    if isinstance(rank, str):
+        try:
+            return event_ranks(rank)
+        except ValueError:
+            return None
+    return None
+
+
+def _wanted_event(event: Event, eventlog: str, req: Request, select: Selection) -> bool:
+    if eventlog != "output":
+        return True
+    stream = event.context.get("stream")
+    if isinstance(stream, str) and stream not in req.streams:
+        return False
+    if req.tasks is None:
+        return True
+    ranks = _event_ranks(event)
+    if ranks is None:
+        return True
+    return bool(select(ranks.format(), ranks))
+
+
+class _EventsEnd:
+    """When following events: is the job over (clean, or all output ended)?"""
+
+    def __init__(self, has_main: bool) -> None:
+        self.has_main = has_main
+        self.clean = False
+        self.completion = Completion()
+
+    def see(self, eventlog: str, event: Event) -> None:
+        if eventlog == "main":
+            self.clean = self.clean or event.name == "clean"
+            return
+        if eventlog != "output":
+            return
+        ctx = event.context
+        if event.name == "header":
+            count = ctx.get("count")
+            self.completion.header(count if isinstance(count, dict) else {})
+        elif event.name == "redirect" or (event.name == "data" and ctx.get("eof") is True):
+            ranks = _event_ranks(event)
+            stream = ctx.get("stream")
+            if ranks is not None and isinstance(stream, str) and stream in ALL_STREAMS:
+                self.completion.end(stream, ranks)
+
+    @property
+    def over(self) -> bool:
+        return self.clean if self.has_main else self.completion.complete
+
+
+def _decoded(
+    source: Source, req: Request, wanted: frozenset[str], warn: Problems
+) -> Iterator[tuple[str, Event]]:
+    splitters = {name: LineSplitter() for name in wanted}
+    end = _EventsEnd("main" in wanted and "main" in source.eventlogs)
+    chunks = source.chunks(req.follow, wanted)
+    for eventlog, chunk in chunks:
+        if eventlog == IDLE:
+            if end.over:
+                break
+            continue
+        if isinstance(chunk, Notice):
+            # A lost part too is told as a warning here, where JobOutput
+            # tells it as an error; it counts as one all the same (status 1).
+            if take_notice(chunk, eventlog, warn, splitters, warn.report):
+                end.has_main = False
+            continue
+        for event in decode_events(splitters[eventlog].feed(chunk), warn, eventlog):
+            end.see(eventlog, event)
+            yield eventlog, event
+    for eventlog, splitter in splitters.items():
+        for event in decode_events(splitter.end(), warn, eventlog):
+            yield eventlog, event
+
+
+def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
+    """events: every eventlog entry, merged by time unless following."""
+    problems = Problems(source.name, out.warning)
+    select = Selection(req.tasks)
+    wanted = req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
+    if req.follow or len(wanted) < 2:
+        stream: Iterator[tuple[str, Event]] = _decoded(source, req, wanted, problems)
+    else:
+        # The small main and exec eventlogs are read whole; the output
+        # eventlog streams past them, merged by timestamp.
+        small = sorted(
+            _decoded(source, req, wanted - {"output"}, problems),
+            key=lambda pair: pair[1].timestamp,
+        )
+        rest = _decoded(source, req, wanted & {"output"}, problems)
+        stream = heapq.merge(small, rest, key=lambda pair: pair[1].timestamp)
+    zero: float | None = None
+    for eventlog, event in stream:
+        if zero is None:
+            zero = event.timestamp
+        if _wanted_event(event, eventlog, req, select):
+            out.entry(eventlog, event, zero)
+            out.batch_done()
+    problems.summary()
+    return ExitStatus.ERROR if problems.errors else ExitStatus.SUCCESS

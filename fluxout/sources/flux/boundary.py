@@ -1,0 +1,378 @@
+"""The Flux boundary: the narrow layer over a flux handle, its RPCs and futures.
+
+``Boundary`` is everything fluxout asks of a Flux instance: one-shot KVS
+and job-info lookups that return raw bytes, and streaming watches that the
+flux reactor fills.  ``FluxBoundary`` is the real one, over libflux; the
+tests replace it with a fake that replays captured eventlogs
+(tests/fakeflux.py), through ``connect``.  What to ask for, and when, is
+the source's (source.py); this module only asks.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+import orjson
+
+from fluxout.errors import NoFluxError
+from fluxout.sources.flux.bindings import import_flux
+
+# Blobs of a big value requested from the content store at a time.
+LOAD_WINDOW = 8
+# Synchronous RPCs wait in slices this long, so Ctrl-C is seen promptly.
+RPC_SLICE = 0.25
+
+
+class Watch(Protocol):
+    """A streaming lookup: values arrive while the boundary waits."""
+
+    @property
+    def error(self) -> OSError | None:
+        """Set once the stream has ended: ENODATA for a normal end."""
+        ...
+
+    @property
+    def answered(self) -> bool:
+        """Whether the instance has answered the lookup yet (a value or an
+        error): until then it is in flight."""
+        ...
+
+    def take(self) -> list[bytes]:
+        """The values that arrived since the last call (never blocks)."""
+        ...
+
+    def cancel(self) -> None: ...
+
+
+class Boundary(Protocol):
+    """Everything fluxout asks of a Flux instance.
+
+    Lookups return raw bytes, or None for a missing key (ENOENT); other
+    failures raise OSError with the errno flux gave (PermissionError for
+    EPERM).  A namespace that does not exist (any more) is EOPNOTSUPP.
+    """
+
+    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
+        """One KVS lookup (primary namespace unless ``namespace``)."""
+        ...
+
+    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
+        """A big value, in pieces: what ``lookup`` gives, without holding it
+        all at once.  Errors about the key are raised by the call itself."""
+        ...
+
+    def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
+        """One key of a job through ``job-info.lookup`` (access checked)."""
+        ...
+
+    def watch(self, key: str, namespace: str | None = None) -> Watch:
+        """FLUX_KVS_WATCH | FLUX_KVS_WATCH_APPEND: the whole value first,
+        then each appended chunk.  Never FLUX_KVS_WAITCREATE: see
+        ``FluxJobSource`` (source.py) for why (it can abort the broker)."""
+        ...
+
+    def event_watch(self, jobid: int, eventlog: str) -> Watch:
+        """job-info's eventlog watch (flux_job_event_watch): one entry per
+        value, access checked; ends with ENODATA after ``clean``."""
+        ...
+
+    def wait(self, timeout: float) -> None:
+        """Block until some watch has news, or ``timeout`` seconds."""
+        ...
+
+
+# -- the real boundary ------------------------------------------------------------
+
+
+class _FluxWatch:
+    """A streaming future whose values the reactor collects."""
+
+    def __init__(
+        self,
+        boundary: FluxBoundary,
+        future: Any,
+        get: Callable[[Any], bytes],
+        cancel: Callable[[Any], int],
+    ) -> None:
+        self._boundary = boundary
+        self._get = get
+        self._cancel = cancel
+        self._items: list[bytes] = []
+        self._error: OSError | None = None
+        self._answered = False
+        self.canceled = False
+        self.future = boundary.flux.future.Future(future)
+        self.future.then(self._ready)
+
+    @property
+    def error(self) -> OSError | None:
+        return self._error
+
+    @property
+    def answered(self) -> bool:
+        return self._answered
+
+    def _ready(self, future: Any) -> None:
+        # Runs inside the reactor: must not raise.
+        self._answered = True
+        try:
+            value = self._get(future.pimpl.handle)
+        except OSError as exc:
+            self._error = exc
+            future.stop()
+        else:
+            self._items.append(value)
+            future.reset()
+        self._boundary.news += 1
+
+    def take(self) -> list[bytes]:
+        items, self._items = self._items, []
+        return items
+
+    def cancel(self) -> None:
+        if self.canceled:
+            return
+        self.canceled = True
+        self.future.stop()
+        if self._error is None:
+            self._cancel(self.future.pimpl.handle)
+
+
+class FluxBoundary:
+    """The real thing: a handle on a Flux instance and its reactor."""
+
+    def __init__(self, flux: Any, handle: Any) -> None:
+        from _flux._core import ffi, lib
+
+        self.flux = flux
+        self.ffi = ffi
+        self.lib = lib
+        self.handle = handle
+        self.h = handle.handle  # flux_t *
+        self.reactor = lib.flux_get_reactor(self.h)
+        self.news = 0
+        self._timed_out = False
+        self._timer: Any = None
+
+    @classmethod
+    def connect(cls, uri: str | None, job: str) -> FluxBoundary:
+        flux = import_flux(job)
+        try:
+            handle = flux.Flux(uri) if uri else flux.Flux()
+        except OSError as exc:
+            where = uri or os.environ.get("FLUX_URI") or "the system instance (FLUX_URI is not set)"
+            why = strerror(exc).removeprefix("Unable to connect to Flux: ")
+            raise NoFluxError(job, f"cannot connect to Flux at {where}: {why}") from None
+        return cls(flux, handle)
+
+    # errors
+
+    def _oserror(self, future: Any) -> OSError:
+        num = self.ffi.errno or errno.EIO
+        text = ""
+        if future is not None and future != self.ffi.NULL:
+            msg = self.lib.flux_future_error_string(future)
+            if msg != self.ffi.NULL:
+                text = self.ffi.string(msg).decode("utf-8", "replace")
+        return OSError(num, text or os.strerror(num))
+
+    def _sync(self, future: Any) -> None:
+        """Wait for a future in short slices: Ctrl-C stays effective."""
+        lib, ffi = self.lib, self.ffi
+        while lib.flux_future_wait_for(future, RPC_SLICE) < 0:
+            if ffi.errno != errno.ETIMEDOUT:
+                if not lib.flux_future_is_ready(future):
+                    raise _connection_lost()
+                return  # fulfilled with an error: the get reports it
+
+    # value getters (run on a fulfilled future)
+
+    def _kvs_value(self, future: Any) -> bytes:
+        data = self.ffi.new("const void *[1]")
+        size = self.ffi.new("size_t *")
+        if self.lib.flux_kvs_lookup_get_raw(future, data, size) < 0:
+            raise self._oserror(future)
+        if data[0] == self.ffi.NULL or size[0] == 0:
+            return b""
+        return bytes(self.ffi.buffer(data[0], size[0]))
+
+    def _event_value(self, future: Any) -> bytes:
+        entry = self.ffi.new("const char *[1]")
+        if self.lib.flux_job_event_watch_get(future, entry) < 0:
+            raise self._oserror(future)
+        text = self.ffi.string(entry[0])
+        return bytes(text) if text.endswith(b"\n") else bytes(text) + b"\n"
+
+    # the Boundary protocol
+
+    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
+        ns = namespace.encode() if namespace else self.ffi.NULL
+        future = self.lib.flux_kvs_lookup(self.h, ns, 0, key.encode())
+        if future == self.ffi.NULL:
+            raise self._oserror(None)
+        try:
+            self._sync(future)
+            return self._kvs_value(future)
+        except FileNotFoundError:
+            return None
+        finally:
+            self.lib.flux_future_destroy(future)
+
+    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
+        """The value's tree object, then its blobs from the content store.
+
+        A KVS lookup of a big value sends it back base64-encoded in one JSON
+        message; its blobs come raw, each in its own message, and pipelined
+        that is an order of magnitude faster (29 MB: 1.5 s against 0.1 s).
+        content.load is for the instance owner only: anyone else gets the
+        value through ``lookup``.
+        """
+        lib, ffi = self.lib, self.ffi
+        ns = namespace.encode() if namespace else ffi.NULL
+        future = lib.flux_kvs_lookup(self.h, ns, lib.FLUX_KVS_TREEOBJ, key.encode())
+        if future == ffi.NULL:
+            raise self._oserror(None)
+        try:
+            self._sync(future)
+            text = ffi.new("const char *[1]")
+            if lib.flux_kvs_lookup_get_treeobj(future, text) < 0:
+                exc = self._oserror(future)
+                if isinstance(exc, FileNotFoundError):
+                    return None
+                raise exc
+            tree = orjson.loads(ffi.string(text[0]))
+        finally:
+            lib.flux_future_destroy(future)
+        kind = tree.get("type") if isinstance(tree, dict) else None
+        if kind == "val":
+            return iter((base64.b64decode(tree.get("data") or ""),))
+        if kind != "valref" or not isinstance(tree.get("data"), list):
+            raise IsADirectoryError(errno.EISDIR, f"{key}: not a value ({kind})")
+        return self._blobs(tree["data"], key, namespace)
+
+    def _blobs(self, refs: list[str], key: str, namespace: str | None) -> Iterator[bytes]:
+        """The blobs ``refs`` in order, LOAD_WINDOW requests in flight."""
+        lib, ffi = self.lib, self.ffi
+        pending: deque[Any] = deque()
+        data = ffi.new("const void *[1]")
+        size = ffi.new("size_t *")
+        sent = 0
+        first = True
+        try:
+            while sent < len(refs) or pending:
+                while sent < len(refs) and len(pending) < LOAD_WINDOW:
+                    digest = bytes.fromhex(refs[sent].partition("-")[2])
+                    future = lib.flux_rpc_raw(
+                        self.h, b"content.load", digest, len(digest), lib.FLUX_NODEID_ANY, 0
+                    )
+                    if future == ffi.NULL:
+                        raise self._oserror(None)
+                    pending.append(future)
+                    sent += 1
+                future = pending.popleft()
+                try:
+                    self._sync(future)
+                    if lib.flux_rpc_get_raw(future, data, size) < 0:
+                        exc = self._oserror(future)
+                        if isinstance(exc, PermissionError) and first:
+                            # Not the instance owner: the plain lookup.
+                            value = self.lookup(key, namespace)
+                            if value:
+                                yield value
+                            return
+                        raise exc
+                    blob = bytes(ffi.buffer(data[0], size[0])) if size[0] else b""
+                finally:
+                    lib.flux_future_destroy(future)
+                first = False
+                yield blob
+        finally:
+            for future in pending:
+                lib.flux_future_destroy(future)
+
+    def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
+        lib, ffi = self.lib, self.ffi
+        payload = orjson.dumps({"id": jobid, "keys": [key], "flags": 0})
+        future = lib.flux_rpc(self.h, b"job-info.lookup", payload, lib.FLUX_NODEID_ANY, 0)
+        if future == ffi.NULL:
+            raise self._oserror(None)
+        try:
+            self._sync(future)
+            data = ffi.new("const void *[1]")
+            size = ffi.new("size_t *")
+            if lib.flux_rpc_get_raw(future, data, size) < 0:
+                exc = self._oserror(future)
+                if exc.errno == errno.ENOENT and key != "eventlog":
+                    return None  # "<key>: key not found"
+                raise exc
+            raw = bytes(ffi.buffer(data[0], size[0])).rstrip(b"\0")
+        finally:
+            lib.flux_future_destroy(future)
+        value = orjson.loads(raw).get(key)
+        return value.encode("utf-8", "surrogateescape") if value is not None else None
+
+    def watch(self, key: str, namespace: str | None = None) -> Watch:
+        c = self.flux.constants
+        # No FLUX_KVS_WAITCREATE, ever (source.py says why): a key or
+        # namespace that is not there fails at once, ENOENT or EOPNOTSUPP.
+        flags = c.FLUX_KVS_WATCH | c.FLUX_KVS_WATCH_APPEND
+        ns = namespace.encode() if namespace else self.ffi.NULL
+        future = self.lib.flux_kvs_lookup(self.h, ns, flags, key.encode())
+        if future == self.ffi.NULL:
+            raise self._oserror(None)
+        return _FluxWatch(self, future, self._kvs_value, self.lib.flux_kvs_lookup_cancel)
+
+    def event_watch(self, jobid: int, eventlog: str) -> Watch:
+        future = self.lib.flux_job_event_watch(self.h, jobid, eventlog.encode(), 0)
+        if future == self.ffi.NULL:
+            raise self._oserror(None)
+        return _FluxWatch(self, future, self._event_value, self.lib.flux_job_event_watch_cancel)
+
+    def _timeout(self, *args: Any) -> None:
+        self._timed_out = True
+
+    def wait(self, timeout: float) -> None:
+        news = self.news
+        if self._timer is None:
+            self._timer = self.handle.timer_watcher_create(timeout, self._timeout)
+        self._timer.reset(after=timeout, repeat=0.0)
+        self._timed_out = False
+        try:
+            while self.news == news and not self._timed_out:
+                # One pass of the reactor; a signal (EINTR) ends it too, and
+                # Python then raises KeyboardInterrupt here.
+                rc = self.lib.flux_reactor_run(self.reactor, self.lib.FLUX_REACTOR_ONCE)
+                self.flux.core.handle.Flux.raise_if_exception()
+                if rc < 0:
+                    # The message dispatcher stops the reactor with an
+                    # error when receiving fails: the broker is gone.
+                    raise _connection_lost()
+        finally:
+            self._timer.stop()
+
+
+def _connection_lost() -> OSError:
+    return ConnectionResetError(errno.ECONNRESET, "the broker closed the connection")
+
+
+def strerror(exc: OSError) -> str:
+    """What went wrong, as flux said it (or the errno's text)."""
+    return exc.strerror or str(exc) or os.strerror(exc.errno or errno.EIO)
+
+
+# How a Boundary is made for a URI.  Tests replace this with a fake.  Each
+# job gets its own connection: the core may read several jobs at once, each
+# in its own thread, and a flux handle is not to be shared between threads.
+Connect = Callable[[str | None, str], Boundary]
+
+
+def _connect(uri: str | None, job: str) -> Boundary:
+    return FluxBoundary.connect(uri, job)
+
+
+connect: Connect = _connect
