@@ -288,18 +288,53 @@ def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     yield from splitter.end()
 
 
+class FirstEntry:
+    """Lines that are not JSON before an eventlog's first entry are told
+    once: a file that is not an eventlog at all (``cat /etc/passwd``) gets
+    one line, not one per line. Every other bad line is told, as is each
+    one after a first entry (and a line over the limit, which says so)."""
+
+    def __init__(self, eventlog: str) -> None:
+        self.eventlog = eventlog
+        self.seen = False  # an RFC 18 entry was read
+        self._told = False
+
+    def not_json(self, lineno: int, exc: orjson.JSONDecodeError, line: bytes) -> Problem | None:
+        """The problem to tell of a line that is not JSON, or None (told already)."""
+        message = json_error(exc, line)
+        if self.seen or isinstance(line, OverlongLine):
+            return Problem(lineno, message, self.eventlog)
+        if self._told:
+            return None
+        self._told = True
+        return Problem(lineno, f"not an eventlog: {message}", self.eventlog)
+
+
 def decode_events(
-    lines: Iterable[tuple[int, bytes]], warn: Warn, eventlog: str = "main"
+    lines: Iterable[tuple[int, bytes]],
+    warn: Warn,
+    eventlog: str = "main",
+    first: FirstEntry | None = None,
 ) -> Iterator[Event]:
-    """RFC 18 lines to events; blank lines are skipped, bad ones reported."""
+    """RFC 18 lines to events; blank lines are skipped, bad ones reported.
+    A caller that decodes an eventlog in pieces passes one ``first`` for
+    all of them."""
+    first = first if first is not None else FirstEntry(eventlog)
     for lineno, line in lines:
         if not line.strip():
             continue
         try:
-            ts, name, context = parse_entry(line)
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if problem := first.not_json(lineno, exc, line):
+                warn(problem)
+            continue
+        try:
+            ts, name, context = entry_fields(obj)
         except EventlogLineError as exc:
             warn(Problem(lineno, str(exc), eventlog))
             continue
+        first.seen = True
         yield Event(ts, name, context, lineno)
 
 
@@ -394,6 +429,7 @@ class OutputDecoder:
         # no task of the job (None: the header gives no count).
         self.ntasks: int | None = None
         self._unknown: set[str] = set()
+        self._first = FirstEntry("output")
         self._warned_no_header = False
         # Rank strings seen with ranks past ntasks -> the ranks kept.
         self._clipped: dict[str, IdSet] = {}
@@ -404,8 +440,8 @@ class OutputDecoder:
             try:
                 obj = loads(line)
             except orjson.JSONDecodeError as exc:
-                if line.strip():
-                    self.warn(Problem(lineno, json_error(exc, line)))
+                if line.strip() and (problem := self._first.not_json(lineno, exc, line)):
+                    self.warn(problem)
                 continue
             record: OutputRecord | None = None
             if self.header is not None:
@@ -424,8 +460,8 @@ class OutputDecoder:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            if line.strip():
-                self.warn(Problem(lineno, json_error(exc, line)))
+            if line.strip() and (problem := self._first.not_json(lineno, exc, line)):
+                self.warn(problem)
             return None
         return self._decode_obj(lineno, obj)
 
@@ -435,6 +471,7 @@ class OutputDecoder:
         except EventlogLineError as exc:
             self.warn(Problem(lineno, str(exc)))
             return None
+        self._first.seen = True
         try:
             if name == "data":
                 return self._data(ts, context, lineno)

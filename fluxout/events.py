@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fluxout.eventlog import Event, LineSplitter, decode_events, event_ranks
+from fluxout.eventlog import Event, FirstEntry, LineSplitter, decode_events, event_ranks
 from fluxout.exit import ExitStatus
 from fluxout.idset import IdSet
 from fluxout.job import ALL_STREAMS, Completion, Problems, Selection, take_notice
@@ -86,6 +86,7 @@ def _decoded(
     source: Source, req: Request, wanted: frozenset[str], warn: Problems
 ) -> Iterator[tuple[str, Event]]:
     splitters = {name: LineSplitter() for name in wanted}
+    firsts = {name: FirstEntry(name) for name in wanted}
     end = _EventsEnd("main" in wanted and "main" in source.eventlogs)
     chunks = source.chunks(req.follow, wanted)
     for eventlog, chunk in chunks:
@@ -99,11 +100,13 @@ def _decoded(
             if take_notice(chunk, eventlog, warn, splitters, warn.report):
                 end.has_main = False
             continue
-        for event in decode_events(splitters[eventlog].feed(chunk), warn, eventlog):
+        for event in decode_events(
+            splitters[eventlog].feed(chunk), warn, eventlog, firsts[eventlog]
+        ):
             end.see(eventlog, event)
             yield eventlog, event
     for eventlog, splitter in splitters.items():
-        for event in decode_events(splitter.end(), warn, eventlog):
+        for event in decode_events(splitter.end(), warn, eventlog, firsts[eventlog]):
             yield eventlog, event
 
 

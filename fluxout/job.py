@@ -14,6 +14,7 @@ from typing import Protocol
 from fluxout.eventlog import (
     Data,
     Event,
+    FirstEntry,
     Header,
     LineSplitter,
     Log,
@@ -217,6 +218,7 @@ class JobOutput:
         self.has_main = has_main
         self.redirects: list[Redirect] = []
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
+        self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
 
@@ -335,7 +337,7 @@ class JobOutput:
         if eventlog == "output":
             self._output(lines)
             return
-        for event in decode_events(lines, self.problems, eventlog):
+        for event in decode_events(lines, self.problems, eventlog, self.firsts[eventlog]):
             if eventlog == "main":
                 self._main(event)
             else:

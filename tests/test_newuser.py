@@ -132,3 +132,16 @@ def test_a_bad_format_spec_is_a_usage_error(run: Run) -> None:
     _, err, rc = run("lines", "--format", "{rank:>>>x}", HELLO)
     assert rc == 2
     assert b"--format" in err
+
+
+def test_a_text_file_that_is_no_eventlog_gets_one_line(run: Run, tmp_path: Path) -> None:
+    """cat /etc/passwd printed one message per line (22 there)."""
+    passwd = tmp_path / "passwd"
+    passwd.write_text(
+        "".join(f"user{i}:x:{1000 + i}:100::/home/user{i}:/bin/sh\n" for i in range(22))
+    )
+    for command in ("cat", "lines", "events"):
+        out, err, rc = run(command, passwd)
+        assert (out, rc) == (b"", 1)
+        assert err.count(b"\n") == 1
+        assert b"line 1: not an eventlog: invalid JSON" in err
