@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,6 +198,8 @@ def _read_one(job: _Job, follow: bool) -> int:
 
 
 _DONE = "done"
+# How long readers get to end once every job is decided (see _stop_readers).
+STOP_READERS_SECONDS = 2.0
 
 
 def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> None:
@@ -219,8 +222,41 @@ def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
     """follow several jobs at once: a reader thread each, one writer (this one)."""
     q: queue.Queue[tuple[int, str, object]] = queue.Queue()
     statuses: list[int | None] = [None] * len(jobs)
-    for i, job in enumerate(jobs):
-        threading.Thread(target=_pump, args=(i, job, q), daemon=True).start()
+    readers = [
+        threading.Thread(target=_pump, args=(i, job, q), daemon=True) for i, job in enumerate(jobs)
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        _follow_loop(jobs, q, statuses, debug)
+    finally:
+        _stop_readers(jobs, readers, q)
+    return [s if s is not None else ExitStatus.ERROR for s in statuses]
+
+
+def _stop_readers(
+    jobs: list[_Job], readers: list[threading.Thread], q: queue.Queue[tuple[int, str, object]]
+) -> None:
+    """Let every reader end, and so close its files: a reader of a job that
+    failed waits at its next idle for a verdict (over) that nobody would
+    take from the queue. A reader stuck in a read is left after a while."""
+    for job in jobs:
+        job.over = True
+    deadline = time.monotonic() + STOP_READERS_SECONDS
+    while any(r.is_alive() for r in readers) and time.monotonic() < deadline:
+        try:
+            q.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        q.task_done()
+
+
+def _follow_loop(
+    jobs: list[_Job],
+    q: queue.Queue[tuple[int, str, object]],
+    statuses: list[int | None],
+    debug: bool,
+) -> None:
     while any(s is None for s in statuses):
         i, eventlog, payload = q.get()
         job = jobs[i]
@@ -241,7 +277,6 @@ def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
             job.over = True  # its reader stops at its next idle
         finally:
             q.task_done()
-    return [s if s is not None else ExitStatus.ERROR for s in statuses]
 
 
 def run(req: Request, terminal: Terminal | None = None) -> int:
