@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from fluxout import __version__
-from fluxout.exit import ExitStatus, run_main
+from fluxout.exit import ExitStatus, error_line, run_main
 from fluxout.idset import IdSet, IdsetError, parse_task_filter
 
 if TYPE_CHECKING:
@@ -596,10 +596,26 @@ def _invoke(args: list[str]) -> None:
         cli.invoke(ctx)
 
 
+# Bare `fluxout`: the help, as Click shows it (status 2).
+_NoArgsIsHelp = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    """One line, as every error of fluxout's, with where to look:
+    ``fluxout: no such option '--nope' (see fluxout cat --help)``."""
+    message = exc.format_message().rstrip(".").replace(". (Did you mean", " (did you mean")
+    message = message[:1].lower() + message[1:]  # Click's capital, after "fluxout: "
+    where = exc.ctx.command_path if exc.ctx is not None else "fluxout"
+    error_line(f"{message} (see {where} --help)")
+
+
 def _click_status(exc: Exception) -> int | None:
     """The status of one of Click's own outcomes (--help, --version, a
     usage error, an abort), or None for any other exception."""
     if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.UsageError) and not isinstance(exc, _NoArgsIsHelp):
+        _usage_error(exc)
         return exc.exit_code
     if isinstance(exc, click.ClickException):
         exc.show()

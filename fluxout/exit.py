@@ -86,7 +86,7 @@ def run_main(
     closed = _closed_standard_fds()
     if 1 in closed:
         # As cat: output with nowhere to go is an error, said on stderr.
-        _error_line("cannot write to stdout: it is closed")
+        error_line("cannot write to stdout: it is closed")
         sys.exit(ExitStatus.ERROR)
     if 0 in closed:
         from fluxout.sources import file
@@ -106,11 +106,11 @@ def run_main(
         _quiet_stdout()
         status = ExitStatus.BROKEN_PIPE
     except FluxoutError as exc:
-        _error_line(str(exc))
+        error_line(str(exc))
         status = ExitStatus.ERROR
     except OutputWriteError as exc:
         _quiet_stdout()
-        _error_line(str(exc))
+        error_line(str(exc))
         status = ExitStatus.ERROR
     except Exception as exc:
         mapped = known(exc)
@@ -120,7 +120,7 @@ def run_main(
             # A bug: one line, and the traceback only when asked for.
             if debug:
                 raise
-            _error_line(f"internal error: {type(exc).__name__}: {exc} (--debug shows where)")
+            error_line(f"internal error: {type(exc).__name__}: {exc} (--debug shows where)")
             status = ExitStatus.ERROR
     try:
         sys.stdout.flush()
@@ -129,7 +129,7 @@ def run_main(
     sys.exit(status)
 
 
-def _error_line(text: str) -> None:
+def error_line(text: str) -> None:
     # Outside a run there is no Output: decide on escaping here, the same way.
     try:
         if sys.stderr.isatty():

@@ -336,7 +336,7 @@ def test_cli_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
         err = io.StringIO()
         monkeypatch.setattr(err, "isatty", lambda tty=tty: tty)
         monkeypatch.setattr(sys, "stderr", err)
-        fluxout_exit._error_line("bad \x1b[2J")
+        fluxout_exit.error_line("bad \x1b[2J")
         assert err.getvalue() == f"fluxout: {want}"
 
 

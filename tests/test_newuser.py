@@ -145,3 +145,24 @@ def test_a_text_file_that_is_no_eventlog_gets_one_line(run: Run, tmp_path: Path)
         assert (out, rc) == (b"", 1)
         assert err.count(b"\n") == 1
         assert b"line 1: not an eventlog: invalid JSON" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("cat", "--zzz", "x"), b"fluxout: no such option '--zzz' (see fluxout cat --help)"),
+        (("cat",), b"fluxout: missing argument 'JOB...' (see fluxout cat --help)"),
+        (("nope",), b"fluxout: no such command 'nope' (see fluxout --help)"),
+        (
+            ("lines", "--head", "-1", "x"),
+            b"fluxout: invalid value for '--head': -1 is not in the range x>=0"
+            b" (see fluxout lines --help)",
+        ),
+    ],
+)
+def test_a_usage_error_is_one_line_with_a_hint(
+    run: Run, args: tuple[str, ...], line: bytes
+) -> None:
+    _, err, rc = run(*args)
+    assert rc == 2
+    assert err == line + b"\n"

@@ -96,9 +96,10 @@ def test_empty_split_dir_is_a_usage_error(tmp_path: Path, run: Run, monkeypatch)
     monkeypatch.chdir(tmp_path)
     _, err, rc = run("cat", "--split", "", d)
     assert rc == 2
-    assert [line for line in err.splitlines() if line.startswith(b"Error:")] == [
-        b"Error: Invalid value for '--split': the directory must not be empty"
-    ]
+    assert err == (
+        b"fluxout: invalid value for '--split': the directory must not be empty"
+        b" (see fluxout cat --help)\n"
+    )
     assert sorted(os.listdir(d)) == ["output.eventlog"]
 
 
