@@ -125,7 +125,9 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
     if req.split is not None:
         from fluxout.render.split import SplitRenderer
 
-        return SplitRenderer(output, req.split, split_job_name(job), req.force)
+        return SplitRenderer(
+            output, req.split, split_job_name(job), req.force, req.tasks, req.streams
+        )
     fmt = LineFormat(
         label=req.label,
         timestamps=req.timestamps,

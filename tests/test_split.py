@@ -20,7 +20,8 @@ from tests.conftest import Run
 from tests.test_features import write_eventlog
 
 HELLO = [("stdout", "0", "zero\n"), ("stdout", "1", "one\n"), ("stderr", "1", "oops\n")]
-HELLO_FILES = {"0.out": b"zero\n", "1.out": b"one\n", "1.err": b"oops\n"}
+STDOUT = frozenset(("stdout",))
+HELLO_FILES = {"0.out": b"zero\n", "0.err": b"", "1.out": b"one\n", "1.err": b"oops\n"}
 
 
 def job(
@@ -38,11 +39,17 @@ def files(d: Path) -> dict[str, bytes]:
 
 
 def cat_split(
-    jobs: list[str], directory: Path, force: bool = False, command: str = "cat"
+    jobs: list[str],
+    directory: Path,
+    force: bool = False,
+    command: str = "cat",
+    streams: frozenset[str] = frozenset(("stdout", "stderr")),
 ) -> tuple[bytes, int]:
     """cat (or follow) --split in-process: (stderr, status)."""
     out, err = io.BytesIO(), io.BytesIO()
-    request = Request(command, jobs, split=directory, force=force, follow=command == "follow")
+    request = Request(
+        command, jobs, split=directory, force=force, follow=command == "follow", streams=streams
+    )
     status = run(request, Terminal(out, err, False, False, False, {}))
     assert out.getvalue() == b""
     return err.getvalue(), status
@@ -194,14 +201,14 @@ def test_force_replaces_and_counts_what_it_left(tmp_path: Path, run: Run) -> Non
     assert rc == 0, err
     assert files(jobdir) == {**HELLO_FILES, "99.out": b"stale\n"}
     assert err.splitlines() == [
-        b"fluxout: wrote 3 files to %s/" % bytes(jobdir),
+        b"fluxout: wrote 4 files to %s/" % bytes(jobdir),
         b"fluxout: %s: left 1 file of an earlier run untouched" % bytes(jobdir),
     ]
 
 
 def test_one_file_is_singular(tmp_path: Path) -> None:
-    d = job(tmp_path, data=[("stdout", "0", "zero\n")])
-    err, status = cat_split([str(d)], tmp_path / "out")
+    d = job(tmp_path, data=[("stdout", "0", "zero\n")], ntasks=1)
+    err, status = cat_split([str(d)], tmp_path / "out", streams=STDOUT)
     assert status == 0
     assert err == b"fluxout: wrote 1 file to %s/out/hello/\n" % bytes(tmp_path)
 
@@ -223,7 +230,7 @@ def test_many_ranks_open_each_file_once(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.setattr(split_mod.os, "open", counting_open)
     monkeypatch.setattr(split_mod.shared_files(), "capacity", 4096)
-    err, status = cat_split([str(d)], tmp_path / "out")
+    err, status = cat_split([str(d)], tmp_path / "out", streams=STDOUT)
     assert status == 0, err
     assert sorted(opened) == sorted(["hello", *(f"{r}.out" for r in range(ranks))])
     want = {f"{r}.out": b"".join(b"%d line %d\n" % (r, i) for i in range(3)) for r in range(ranks)}
@@ -235,7 +242,7 @@ def test_lru_reopens_for_append_and_keeps_the_bytes(tmp_path: Path, monkeypatch)
     d = job(tmp_path, data=data)
     monkeypatch.setattr(split_mod, "FLUSH_AT", 1)  # one write per event
     monkeypatch.setattr(split_mod.shared_files(), "capacity", 1)
-    err, status = cat_split([str(d)], tmp_path / "out")
+    err, status = cat_split([str(d)], tmp_path / "out", streams=STDOUT)
     assert status == 0, err
     assert files(tmp_path / "out" / "hello") == {
         "0.out": b"0.0\n0.1\n0.2\n0.3\n",
@@ -299,7 +306,9 @@ def test_full_disk_names_the_file_closes_all_and_goes_on(
 
     monkeypatch.setattr(split_mod.os, "write", full_disk)
     before = open_fds()
-    err, status = cat_split([str(first), str(second)], tmp_path / "out", command=command)
+    err, status = cat_split(
+        [str(first), str(second)], tmp_path / "out", command=command, streams=STDOUT
+    )
     assert status == 1
     assert err.splitlines() == [
         b"fluxout: %s/out/full/3.out: cannot write: No space left on device" % bytes(tmp_path),
@@ -307,3 +316,45 @@ def test_full_disk_names_the_file_closes_all_and_goes_on(
     ]
     assert open_fds() == before
     assert files(tmp_path / "out" / "fine") == {f"{r}.out": b"task %d\n" % r for r in range(4)}
+
+
+# -- every selected task gets its files; a failed mkdir names its path -------
+
+
+def test_every_selected_task_gets_both_files_even_empty(tmp_path: Path) -> None:
+    """As srun --output=%t: a task that wrote nothing to a stream still has
+    its file, so `ls DIR/JOB` shows every task."""
+    d = job(tmp_path, data=[("stdout", "0", "zero\n")], ntasks=3)
+    err, status = cat_split([str(d)], tmp_path / "out")
+    assert status == 0, err
+    assert files(tmp_path / "out" / "hello") == {
+        "0.out": b"zero\n",
+        "0.err": b"",
+        "1.out": b"",
+        "1.err": b"",
+        "2.out": b"",
+        "2.err": b"",
+    }
+    assert err == b"fluxout: wrote 6 files to %s/out/hello/\n" % bytes(tmp_path)
+
+
+def test_empty_files_only_for_the_selected_tasks_and_streams(tmp_path: Path, run: Run) -> None:
+    d = job(tmp_path, data=[("stdout", "0", "zero\n")], ntasks=3)
+    _, err, rc = run("cat", "--split", tmp_path / "out", "-t", "1-2", "--stream", "stderr", d)
+    assert rc == 0, err
+    assert files(tmp_path / "out" / "hello") == {"1.err": b"", "2.err": b""}
+
+
+def test_a_header_of_a_million_tasks_makes_no_million_empty_files(tmp_path: Path) -> None:
+    d = job(tmp_path, data=[("stdout", "0", "zero\n")], ntasks=1 << 20)
+    err, status = cat_split([str(d)], tmp_path / "out")
+    assert status == 0, err
+    assert files(tmp_path / "out" / "hello") == {"0.out": b"zero\n"}
+
+
+def test_a_failed_mkdir_names_the_path_at_fault(tmp_path: Path, run: Run) -> None:
+    (tmp_path / "afile").write_bytes(b"")
+    d = job(tmp_path)
+    _, err, rc = run("cat", "--split", tmp_path / "afile" / "out" / "deeper", d)
+    assert rc == 1
+    assert err.splitlines()[0] == b"fluxout: %s/afile: not a directory" % bytes(tmp_path)

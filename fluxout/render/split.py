@@ -32,6 +32,10 @@ SUFFIX = {"stdout": "out", "stderr": "err"}
 # per file, and gathering more makes one write of several events.
 FLUSH_AT = 8 << 20
 
+# At most this many empty files are made for the tasks that wrote nothing
+# (a header may claim a million tasks).
+MAX_EMPTY_FILES = 1 << 16
+
 # Descriptors kept free for everything else (sources, Flux, stdio).
 MIN_HEADROOM = 64
 
@@ -187,7 +191,7 @@ def _open_job_dir(directory: Path, job: str) -> int:
         directory.mkdir(parents=True, exist_ok=True)
         parent = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise FluxoutError(str(directory), f"cannot write: {exc.strerror}") from None
+        raise _mkdir_error(directory, exc) from None
     try:
         with contextlib.suppress(FileExistsError):
             os.mkdir(job, 0o777, dir_fd=parent)
@@ -196,6 +200,18 @@ def _open_job_dir(directory: Path, job: str) -> int:
         raise FluxoutError(str(path), _dir_error(parent, job, exc)) from None
     finally:
         os.close(parent)
+
+
+def _mkdir_error(directory: Path, exc: OSError) -> FluxoutError:
+    """DIR could not be made: name the path at fault, which may be above it
+    (``--split afile/out``: afile is not a directory)."""
+    for above in (directory, *directory.parents):
+        if os.path.lexists(above):
+            if not above.is_dir():
+                return FluxoutError(str(above), "not a directory")
+            break
+    where = exc.filename if isinstance(exc.filename, str) else str(directory)
+    return FluxoutError(where, f"cannot create: {exc.strerror}")
 
 
 def _dir_error(parent: int, job: str, exc: OSError) -> str:
@@ -212,11 +228,24 @@ def _dir_error(parent: int, job: str, exc: OSError) -> str:
 
 
 class SplitRenderer(TextRenderer):
-    def __init__(self, output: Output, directory: Path, job: str, force: bool = False) -> None:
+    def __init__(
+        self,
+        output: Output,
+        directory: Path,
+        job: str,
+        force: bool = False,
+        tasks: IdSet | None = None,
+        streams: frozenset[str] = frozenset(SUFFIX),
+    ) -> None:
         super().__init__(output)
         self.directory = directory
         self.job = job
         self.force = force
+        # Every selected task gets its files, even empty, as srun --output=%t.
+        self.tasks = tasks
+        self.streams = sorted(streams)
+        self.ntasks = 0
+        self._empty_done = False
         self._dir: JobDir | None = None
         self._failed = False
         self._pending: dict[str, list[bytes]] = {}
@@ -244,6 +273,28 @@ class SplitRenderer(TextRenderer):
             self._pending_size += len(data)
         if self._pending_size >= FLUSH_AT:
             self._write_pending()
+
+    def set_tasks(self, ntasks: int) -> None:
+        self.ntasks = ntasks
+
+    def _create_empty(self) -> None:
+        """The files of selected tasks that wrote nothing, created empty; a
+        header that claims more tasks than MAX_EMPTY_FILES gets none."""
+        if self._empty_done or not self.ntasks:
+            return
+        self._empty_done = True
+        ranks = IdSet(((0, self.ntasks - 1),))
+        if self.tasks is not None:
+            ranks = ranks.intersect(self.tasks)
+        if not ranks or len(ranks) * len(self.streams) > MAX_EMPTY_FILES:
+            return
+        if self._dir is None:
+            self._dir = JobDir(self.directory, self.job, self.force, shared_files())
+        for rank in ranks:
+            for stream in self.streams:
+                name = self._name(stream, rank)
+                if name not in self._dir.created:
+                    self._dir.write(name, b"")
 
     def raw(self, stream: str, data: bytes) -> None:  # not used in split mode
         raise AssertionError("raw output in --split mode")
@@ -276,6 +327,13 @@ class SplitRenderer(TextRenderer):
     def flush(self) -> None:
         # The job's end: what is written now still counts in its exit status.
         self._write_pending()
+        if not self._failed:
+            try:
+                self._create_empty()
+            except FluxoutError:
+                self._failed = True
+                self._close_dir()
+                raise
         super().flush()
 
     def close(self) -> None:
