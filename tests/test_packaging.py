@@ -50,7 +50,7 @@ except ImportError:
     HAVE_BUILD = False
 
 pytestmark = pytest.mark.skipif(
-    not HAVE_BUILD, reason="build is not installed (pip install -e '.[test]')"
+    not HAVE_BUILD, reason="build is not installed (pip install '.[test]')"
 )
 
 
