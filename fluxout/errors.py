@@ -6,10 +6,11 @@ from __future__ import annotations
 class FluxoutError(Exception):
     """A runtime error about one job (or path): ``fluxout: <job>: <message>``."""
 
-    def __init__(self, job: str, message: str) -> None:
+    def __init__(self, job: str, message: str, hint: str | None = None) -> None:
         super().__init__(f"{job}: {message}")
         self.job = job
         self.message = message
+        self.hint = hint  # what to do, told on a second line: ``fluxout: <hint>``
 
 
 class NoFluxError(FluxoutError):

@@ -107,6 +107,8 @@ def run_main(
         status = ExitStatus.BROKEN_PIPE
     except FluxoutError as exc:
         error_line(str(exc))
+        if exc.hint:
+            error_line(exc.hint)
         status = ExitStatus.ERROR
     except OutputWriteError as exc:
         _quiet_stdout()

@@ -180,6 +180,8 @@ def _job_failed(
         why = f"internal error: {type(exc).__name__}: {exc} (--debug shows where)"
         exc = FluxoutError(arg, why)
     out.error(str(exc))
+    if exc.hint:
+        out.error(exc.hint)
     return ExitStatus.ERROR
 
 

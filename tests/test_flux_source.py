@@ -343,12 +343,38 @@ def test_no_bindings_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(bindings, "_try_import", broken)
     monkeypatch.setattr(bindings, "binding_dirs", lambda flux_cmd=None: [])
+    monkeypatch.setattr(bindings.shutil, "which", lambda name: None)
     with pytest.raises(NoFluxError) as info:
         fluxsrc.import_flux("ƒ2BC")
-    text = str(info.value)
-    assert "\n" not in text
-    assert text.startswith("ƒ2BC: cannot load the Flux Python bindings (libflux-core.so.2")
-    assert "./output.eventlog" in text
+    assert str(info.value) == (
+        "ƒ2BC: cannot read a job by id: the Flux Python bindings do not load "
+        "(libflux-core.so.2: cannot open shared object file)"
+    )
+    assert info.value.hint == (
+        "put flux-core's flux command on PATH, or read a saved eventlog by its path "
+        "(./output.eventlog)"
+    )
+
+
+def test_flux_on_path_without_bindings_for_this_python(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """flux was on PATH, and the message said "no flux command on PATH"."""
+    flux = tmp_path / "bin" / "flux"
+    flux.parent.mkdir()
+    flux.write_text("#!/bin/sh\n")
+    (tmp_path / "lib" / "python3.6" / "site-packages" / "flux").mkdir(parents=True)
+    monkeypatch.setattr(bindings, "_try_import", lambda: (_ for _ in ()).throw(ImportError("x")))
+    monkeypatch.setattr(bindings, "binding_dirs", lambda flux_cmd=None: [])
+    monkeypatch.setattr(bindings.shutil, "which", lambda name: str(flux))
+    with pytest.raises(NoFluxError) as info:
+        fluxsrc.import_flux("ƒ2BC")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert str(info.value) == (
+        f"ƒ2BC: cannot read a job by id: {flux} has bindings for Python 3.6 only, "
+        f"and this is Python {here}"
+    )
+    assert info.value.hint is not None and "Python that flux was built for" in info.value.hint
 
 
 def test_no_bindings_from_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,9 +383,11 @@ def test_no_bindings_from_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     term = _terminal()
     assert run(Request("cat", ["ƒ2BC"]), term) == 1
     assert isinstance(term.stderr, io.BytesIO)
-    err = term.stderr.getvalue()
-    assert err.startswith("fluxout: ƒ2BC: cannot load the Flux Python bindings (x)".encode())
-    assert err.count(b"\n") == 1
+    err = term.stderr.getvalue().decode()
+    lines = err.splitlines()
+    assert len(lines) == 2 and all(len(line) < 130 for line in lines), err
+    assert lines[0].startswith("fluxout: ƒ2BC: cannot read a job by id: ")
+    assert lines[1].startswith("fluxout: ") and "./output.eventlog" in lines[1]
 
 
 # -- pieces ------------------------------------------------------------------------------------

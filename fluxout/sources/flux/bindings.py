@@ -96,16 +96,44 @@ def import_flux(job: str) -> Any:
         except Exception:
             sys.path.remove(path)
             _forget_flux()
-    where = (
-        f"; the bindings of {shutil.which('flux')} ({', '.join(tried)}) do not load "
-        f"in Python {sys.version_info.major}.{sys.version_info.minor} either"
-        if tried
-        else "; no flux command on PATH"
-    )
-    raise NoFluxError(
+    raise _no_bindings(job, first, tried)
+
+
+READ_SAVED = "or read a saved eventlog by its path (./output.eventlog)"
+
+
+def _no_bindings(job: str, first: Exception, tried: list[str]) -> NoFluxError:
+    """What was found and what to do, in two short lines."""
+    here = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    cmd = shutil.which("flux")
+    if cmd is None:
+        return NoFluxError(
+            job,
+            f"cannot read a job by id: the Flux Python bindings do not load ({first})",
+            f"put flux-core's flux command on PATH, {READ_SAVED}",
+        )
+    if tried:
+        return NoFluxError(
+            job,
+            f"cannot read a job by id: the bindings of {cmd} do not load in {here}",
+            f"install fluxout for the Python that flux was built for, {READ_SAVED}",
+        )
+    others = _other_versions(cmd)
+    has = f"bindings for Python {', '.join(others)} only" if others else "no Python bindings"
+    return NoFluxError(
         job,
-        f"cannot load the Flux Python bindings ({first}){where}. Reading a job "
-        "by id needs flux-core: put its flux command on PATH (or its Python "
-        "bindings on PYTHONPATH); to read a saved eventlog instead, give its "
-        "path (e.g. ./output.eventlog)",
+        f"cannot read a job by id: {cmd} has {has}, and this is {here}",
+        f"install fluxout for the Python that flux was built for, {READ_SAVED}",
     )
+
+
+def _other_versions(cmd: str) -> list[str]:
+    """The Python versions (``3.9``) that the flux command has bindings for."""
+    prefix = Path(os.path.realpath(cmd)).parent.parent
+    found = set()
+    for pattern in ("lib/flux/python3.*/flux", "lib*/python3.*/*-packages/flux"):
+        for path in glob.glob(str(prefix / pattern)):
+            for part in Path(path).parts:
+                if part.startswith("python3."):
+                    found.add(part.removeprefix("python"))
+    return sorted(found, key=lambda v: [int(n) for n in v.split(".") if n.isdigit()])
