@@ -349,7 +349,8 @@ class JobOutput:
             self.zero = event.timestamp
         if event.name == "start" and self.filters.start is None:
             self.filters.start = event.timestamp
-        if event.name == "exception" and event.context.get("severity") == 0:
+        # Every exception, whatever its severity, as attach prints it.
+        if event.name == "exception":
             self.out.exception(format_exception(event, self.name, self.zero))
         if event.name in WAITING:
             self._waiting = WAITING[event.name]

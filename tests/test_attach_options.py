@@ -1,0 +1,101 @@
+"""follow with flux job attach's options: -E, -X, -w, -v, -q, the status line.
+
+The oracles are real ``flux job attach`` runs with the same options on the
+same jobs (tests/data/attach, see its README). fluxout runs on each job
+saved (a directory, through the CLI) and live (the fake Flux of
+tests/fakeflux.py replaying it from its submission, and after its end).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fluxout.render.terminal import Terminal
+from fluxout.sources.flux import boundary as flux_boundary
+from fluxout.watch import Request, run
+from tests.fakeflux import FakeFlux
+
+DATA = Path(__file__).parent / "data" / "attach"
+CASES = sorted(p.name for p in DATA.iterdir() if (p / "case.json").is_file())
+
+
+def meta(case: str) -> dict[str, Any]:
+    return json.loads((DATA / case / "case.json").read_text())
+
+
+def attach(case: str, name: str) -> tuple[bytes, bytes, int]:
+    d = DATA / case
+    return (
+        (d / f"attach.{name}.stdout").read_bytes(),
+        (d / f"attach.{name}.stderr").read_bytes(),
+        int((d / f"attach.{name}.rc").read_text()),
+    )
+
+
+def _terminal(stderr: io.BytesIO | None = None, tty: bool = False, **env: str) -> Terminal:
+    err = stderr if stderr is not None else io.BytesIO()
+    return Terminal(io.BytesIO(), err, tty, tty, False, env)
+
+
+Live = Callable[..., tuple[bytes, bytes, int]]
+
+
+@pytest.fixture
+def live(monkeypatch: pytest.MonkeyPatch) -> Live:
+    """Run one request on a fake instance: (stdout, stderr, status)."""
+
+    def go(fake: FakeFlux, command: str, term: Terminal | None = None, **options: Any) -> Any:
+        monkeypatch.setattr(flux_boundary, "connect", lambda uri, name: fake)
+        term = term if term is not None else _terminal()
+        rc = run(Request(command, [fake.f58], **options), term)
+        assert isinstance(term.stdout, io.BytesIO) and isinstance(term.stderr, io.BytesIO)
+        assert fake.hazards == []  # nothing asked could harm a real broker
+        return term.stdout.getvalue(), term.stderr.getvalue(), rc
+
+    return go
+
+
+# -- the exception raised while the job was pending ------------------------------------
+
+
+class _Timed(io.BytesIO):
+    """A stream that notes the fake instance's time of each write."""
+
+    def __init__(self, fake: FakeFlux) -> None:
+        super().__init__()
+        self.fake = fake
+        self.writes: list[tuple[float, bytes]] = []
+
+    def write(self, data: Any) -> int:
+        self.writes.append((self.fake.now(), bytes(data)))
+        return super().write(data)
+
+
+def test_exception_while_pending_is_printed_while_pending(live: Live) -> None:
+    """A severity-2 exception of a held job is printed as it is posted,
+    before the job starts, as attach printed it (it was not printed at all)."""
+    fake = FakeFlux(DATA / "pending-exception", scale=0.0, start_at=0.0)
+    events = [json.loads(line) for line in (DATA / "pending-exception" / "eventlog").open()]
+    t0 = events[0]["timestamp"]
+    raised, started = (
+        next(e["timestamp"] - t0 for e in events if e["name"] == name)
+        for name in ("exception", "start")
+    )
+    stderr = _Timed(fake)
+    _, err, rc = live(fake, "follow", _terminal(stderr), follow=True)
+    line = next(
+        line
+        for line in attach("pending-exception", "plain")[1].splitlines(True)
+        if b"job.exception" in line
+    )
+    assert line == f"{raised:.3f}s: job.exception {fake.f58} type=test severity=2 test\n".encode()
+    assert line in err.splitlines(True)
+    when = next(t for t, data in stderr.writes if line in data)
+    assert raised <= when < started
+    assert rc == 3
