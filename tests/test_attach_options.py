@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from fluxout import jansson
 from fluxout.render.terminal import Terminal
 from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
@@ -99,3 +100,73 @@ def test_exception_while_pending_is_printed_while_pending(live: Live) -> None:
     when = next(t for t, data in stderr.writes if line in data)
     assert raised <= when < started
     assert rc == 3
+
+
+# -- jansson's JSON ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ({"b": 2, "a": 1}, '{"b":2,"a":1}'),
+        ({"x": 0.1}, '{"x":0.10000000000000001}'),
+        (
+            [1.0, 90.0, -0.0, 1e16, 1e17, 1e-7, 1e300],
+            "[1.0,90.0,-0.0,10000000000000000.0,1e17,9.9999999999999995e-8,1.0000000000000001e300]",
+        ),
+        ({"s": 'é"\\\t\n\x01\x1f\x7f/\u2028'}, '{"s":"é\\"\\\\\\t\\n\\u0001\\u001F\x7f/\u2028"}'),
+        (
+            {"t": True, "f": False, "n": None, "e": [], "o": {}},
+            '{"t":true,"f":false,"n":null,"e":[],"o":{}}',
+        ),
+        ({"i": -(2**63)}, '{"i":-9223372036854775808}'),
+    ],
+)
+def test_jansson_dumps(value: object, text: str) -> None:
+    assert jansson.dumps(value) == text
+
+
+def test_jansson_dumps_deep() -> None:
+    value: Any = 1
+    for _ in range(2000):
+        value = [value]
+    assert jansson.dumps(value) == "[" * 2000 + "1" + "]" * 2000
+
+
+def test_jansson_dumps_is_libjansson() -> None:
+    """Against the real thing, where libjansson is found (flux links it)."""
+    import ctypes
+    import ctypes.util
+    import random
+    import struct
+
+    import orjson
+
+    name = ctypes.util.find_library("jansson")
+    if name is None:
+        pytest.skip("no libjansson here")
+    lib = ctypes.CDLL(name)
+    lib.json_loads.restype = ctypes.c_void_p
+    lib.json_loads.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p]
+    lib.json_dumps.restype = ctypes.c_void_p
+    lib.json_dumps.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.json_delete.argtypes = [ctypes.c_void_p]
+    libc = ctypes.CDLL(None)
+    libc.free.argtypes = [ctypes.c_void_p]
+    rng = random.Random(7)
+    for _ in range(3000):
+        real = struct.unpack("d", rng.randbytes(8))[0]
+        if real != real or real in (float("inf"), float("-inf")):
+            real = rng.random() * 10 ** rng.randint(-30, 30)
+        text = "".join(
+            chr(rng.choice([rng.randint(1, 0x7F), rng.randint(0xA0, 0xD7FF)])) for _ in range(6)
+        )
+        raw = orjson.dumps(
+            {"r": real, "s": text, "l": [rng.randint(-(2**63), 2**63 - 1), {"k": real}]}
+        )
+        handle = lib.json_loads(raw, 0, None)
+        assert handle, raw
+        dumped = lib.json_dumps(handle, 0x20)  # JSON_COMPACT
+        theirs = ctypes.string_at(dumped).decode()
+        libc.free(dumped)
+        assert jansson.dumps(orjson.loads(raw)) == theirs
