@@ -43,6 +43,11 @@ complete -c fluxout -n '__fish_seen_subcommand_from cat' -l highlight -r -f -d '
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l coalesce -l no-coalesce -d 'Show identical output of several tasks once, under the rank set that wrote it (as dshbak -c)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l split -r -f -a '(__fish_complete_directories)' -d 'Write each task\'s stdout and stderr to DIR/JOB/RANK.out and .err instead (as srun --output=%t)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l force -l no-force -d 'With --split: replace the files of an existing job directory'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s E -l show-events -l no-show-events -d 'Show the job\'s main eventlog events on stderr, as flux job attach -E'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s X -l show-exec -l no-show-exec -d 'Show the job\'s exec eventlog events on stderr, as flux job attach -X'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s w -l wait-event -r -f -d 'Read the main eventlog up to event NAME, as flux job attach -w: no events, exceptions or exit status after it (status 1 when the job had not finished by then)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -l no-wait -d 'Wait for the job to finish'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
 
@@ -66,6 +71,11 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -l highlight -r -f -
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l coalesce -l no-coalesce -d 'Show identical output of several tasks once, under the rank set that wrote it (as dshbak -c)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l split -r -f -a '(__fish_complete_directories)' -d 'Write each task\'s stdout and stderr to DIR/JOB/RANK.out and .err instead (as srun --output=%t)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l force -l no-force -d 'With --split: replace the files of an existing job directory'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s E -l show-events -l no-show-events -d 'Show the job\'s main eventlog events on stderr, as flux job attach -E'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s X -l show-exec -l no-show-exec -d 'Show the job\'s exec eventlog events on stderr, as flux job attach -X'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s w -l wait-event -r -f -d 'Read the main eventlog up to event NAME, as flux job attach -w: no events, exceptions or exit status after it (status 1 when the job had not finished by then)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events

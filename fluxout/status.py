@@ -11,6 +11,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import Any
 
+from fluxout import jansson
 from fluxout.eventlog import Event
 from fluxout.exit import ExitStatus
 
@@ -109,3 +110,24 @@ def format_exception(event: Event, jobid: str, zero: float) -> str:
         f"type={ctx.get('type', 'unknown')} severity={ctx.get('severity', -1)} "
         f"{ctx.get('note', '')}"
     )
+
+
+def format_event(event: Event, eventlog: str, zero: float) -> tuple[str, str]:
+    """An event as ``flux job attach -E`` (eventlog "job") or ``-X`` ("exec")
+    prints it: ``0.012s: job.validate``, and its context as jansson writes
+    it ("" when it has none)."""
+    context = jansson.dumps(event.context) if event.context else ""
+    return f"{event.timestamp - zero:.3f}s: {eventlog}.{event.name}", context
+
+
+def exec_log_head(event: Event, zero: float) -> str | None:
+    """What attach prints before an exec eventlog ``log`` event's data (the
+    output of the job shell, or of whatever ran in its place, before it
+    could write to the job's output): ``0.045s: COMPONENT[RANK]: STREAM: ``.
+    None when the event is not one attach would print."""
+    ctx = event.context
+    fields = [ctx.get(key) for key in ("component", "rank", "stream", "data")]
+    if not all(isinstance(value, str) for value in fields):
+        return None
+    component, rank, stream, _ = fields
+    return f"{event.timestamp - zero:.3f}s: {component}[{rank}]: {stream}: "

@@ -21,6 +21,7 @@ from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
+    AttachOptions,
     JobOutput,
     OutputOptions,
     Renderer,
@@ -63,6 +64,12 @@ class Request:
     force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
+    # As flux job attach's options (follow, cat): -E, -X, -w, -v, -q.
+    show_events: bool = False
+    show_exec: bool = False
+    wait_event: str = "clean"
+    verbose: bool = False
+    quiet: bool = False
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -161,6 +168,13 @@ class _Job:
             follow=req.follow,
             summary=req.follow and req.command != "lines",
             filters=req.filters(),
+            attach=AttachOptions(
+                show_events=req.show_events,
+                show_exec=req.show_exec,
+                wait_event=req.wait_event,
+                verbose=req.verbose,
+                quiet=req.quiet,
+            ),
         )
         self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
 

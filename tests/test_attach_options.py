@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from fluxout import jansson
 from fluxout.render.terminal import Terminal
 from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
+from tests.conftest import Run
 from tests.fakeflux import FakeFlux
 
 DATA = Path(__file__).parent / "data" / "attach"
@@ -30,6 +32,9 @@ def meta(case: str) -> dict[str, Any]:
     return json.loads((DATA / case / "case.json").read_text())
 
 
+CAPTURES = [(case, name) for case in CASES for name in meta(case)["attach"]]
+
+
 def attach(case: str, name: str) -> tuple[bytes, bytes, int]:
     d = DATA / case
     return (
@@ -37,6 +42,69 @@ def attach(case: str, name: str) -> tuple[bytes, bytes, int]:
         (d / f"attach.{name}.stderr").read_bytes(),
         int((d / f"attach.{name}.rc").read_text()),
     )
+
+
+# -- comparing stderr, kind of line by kind of line -----------------------------
+#
+# attach writes what it reads from three eventlogs as each answer comes, so
+# how main events, exec events and output interleave is a matter of timing;
+# within each kind, the order is the eventlog's.
+
+# A line of attach's (or fluxout's) own that follows, on the same line, an
+# exec log write that had no newline.
+GLUED = re.compile(rb"(?<=[^\n\d])(\d+\.\d{3}s: (?:job|exec)\.|flux-job: |fluxout: )")
+EVENT = re.compile(rb"^\d+\.\d{3}s: (job|exec)\.")
+EXCEPTION = re.compile(rb"^\d+\.\d{3}s: job\.exception ")
+
+
+def kinds(stderr: bytes, names: list[bytes]) -> dict[str, list[bytes]]:
+    """stderr's lines by kind: "exception", "job" and "exec" events,
+    "message" (attach's flux-job: lines, fluxout's own), and "rest" (the
+    job's stderr, shell log lines, exec log lines, notices), each in order,
+    with the job's names (jobid, path) as JOB."""
+    text = GLUED.sub(rb"\n\1", stderr)
+    for name in names:
+        text = text.replace(name, b"JOB")
+    out: dict[str, list[bytes]] = {k: [] for k in ("exception", "job", "exec", "message", "rest")}
+    for line in text.split(b"\n")[:-1] if text.endswith(b"\n") else text.split(b"\n"):
+        if EXCEPTION.match(line):
+            out["exception"].append(line)
+        elif m := EVENT.match(line):
+            out[m.group(1).decode()].append(line)
+        elif line.startswith((b"flux-job: ", b"fluxout: JOB: ")):
+            out["message"].append(line.split(b": ", 2 if line.startswith(b"fluxout") else 1)[-1])
+        else:
+            out["rest"].append(line)
+    return out
+
+
+def assert_kinds_are_attach(
+    mine: tuple[bytes, bytes, int], theirs: tuple[bytes, bytes, int], names: list[bytes]
+) -> None:
+    """stdout and status exactly; each kind of stderr line, in order; attach's
+    messages first among fluxout's (its failure summary follows them)."""
+    out, err, rc = mine
+    a_out, a_err, a_rc = theirs
+    assert (out, rc) == (a_out, a_rc)
+    ours, want = kinds(err, names), kinds(a_err, names)
+    for kind in ("exception", "job", "exec", "rest"):
+        assert ours[kind] == want[kind], kind
+    assert ours["message"][: len(want["message"])] == want["message"]
+    if rc == 0:
+        assert ours["message"] == want["message"]
+
+
+def request_options(args: list[str]) -> dict[str, Any]:
+    """attach's options as a Request's fields."""
+    flags = {"-E": "show_events", "-X": "show_exec", "-v": "verbose", "-q": "quiet"}
+    options: dict[str, Any] = {}
+    words = iter(args)
+    for word in words:
+        if word == "-w":
+            options["wait_event"] = next(words)
+        else:
+            options[flags[word]] = True
+    return options
 
 
 def _terminal(stderr: io.BytesIO | None = None, tty: bool = False, **env: str) -> Terminal:
@@ -60,6 +128,72 @@ def live(monkeypatch: pytest.MonkeyPatch) -> Live:
         return term.stdout.getvalue(), term.stderr.getvalue(), rc
 
     return go
+
+
+# -- every capture: saved, live from the submission, live after the end ------------
+
+
+@pytest.mark.parametrize(("case", "name"), CAPTURES)
+def test_saved_job_is_attach(case: str, name: str, run: Run) -> None:
+    d = DATA / case
+    args = meta(case)["attach"][name]
+    mine = run("follow", *args, d)
+    assert_kinds_are_attach(mine, attach(case, name), [meta(case)["jobid"].encode(), bytes(d)])
+
+
+@pytest.mark.parametrize(("case", "name"), CAPTURES)
+@pytest.mark.parametrize("start_at", [0.0, None])
+def test_live_job_is_attach(case: str, name: str, start_at: float | None, live: Live) -> None:
+    fake = FakeFlux(DATA / case, start_at=start_at)
+    options = request_options(meta(case)["attach"][name])
+    mine = live(fake, "follow", follow=True, **options)
+    assert_kinds_are_attach(mine, attach(case, name), [fake.f58.encode()])
+
+
+@pytest.mark.parametrize("args", [["-E", "-X"], ["-q"], ["-v"], ["-w", "start"]])
+def test_cat_wait_is_attach(args: list[str], run: Run) -> None:
+    case = "pending-exception"
+    name = {"-E": "EX", "-q": "q", "-v": "v", "-w": "w-start"}[args[0]]
+    mine = run("cat", "--wait", *args, DATA / case)
+    assert_kinds_are_attach(
+        mine, attach(case, name), [meta(case)["jobid"].encode(), bytes(DATA / case)]
+    )
+
+
+def test_cat_shows_events_and_exceptions_so_far(run: Run) -> None:
+    d = DATA / "pending-exception"
+    out, err, rc = run("cat", "-E", "-X", "-q", d)
+    assert rc == 0
+    assert out == attach("pending-exception", "EX")[0]
+    want = kinds(
+        attach("pending-exception", "EX")[1], [meta("pending-exception")["jobid"].encode()]
+    )
+    ours = kinds(err, [bytes(d)])
+    for kind in ("exception", "job", "exec"):
+        assert ours[kind] == want[kind]
+    assert ours["rest"] == [b"err 1", b"err 0"]  # -q: no shell log lines
+    assert kinds(attach("pending-exception", "q")[1], [])["rest"] == ours["rest"]
+
+
+def test_wait_event_needs_wait_with_cat(run: Run) -> None:
+    d = DATA / "pending-exception"
+    for args in (["-w", "start"], ["--wait-event=clean"]):
+        out, err, rc = run("cat", *args, d)
+        assert (out, rc) == (b"", 2)
+        assert err.startswith(b"fluxout: ") and b"cannot be used without --wait" in err
+        assert err.count(b"\n") == 1
+
+
+def test_options_from_the_environment(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUXOUT_FOLLOW_QUIET", "1")
+    monkeypatch.setenv("FLUXOUT_FOLLOW_WAIT_EVENT", "start")
+    mine = run("follow", DATA / "pending-exception")
+    names = [meta("pending-exception")["jobid"].encode(), bytes(DATA / "pending-exception")]
+    theirs = attach("pending-exception", "w-start")
+    assert mine[2] == theirs[2] == 1
+    assert (
+        kinds(mine[1], names)["rest"] == kinds(attach("pending-exception", "q")[1], names)["rest"]
+    )
 
 
 # -- the exception raised while the job was pending ------------------------------------

@@ -427,6 +427,11 @@ PAGES: dict[str, Page] = {
                 "act on the job's exit status:",
                 ('fluxout follow -l --stream stderr $id || echo "failed: $?"',),
             ),
+            Example(
+                "The job's events on stderr as `flux job attach -E -X` shows "
+                "them, without the job shell's log messages:",
+                ("fluxout follow -E -X -q $id",),
+            ),
         ),
     ),
     "events": Page(

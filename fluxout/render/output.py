@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fluxout.eventlog import Log, Redirect
 from fluxout.idset import IdSet
 from fluxout.lines import Line
-from fluxout.render.escape import escape_controls, own_bytes
+from fluxout.render.escape import escape_controls, escape_json, own_bytes
 from fluxout.render.sink import STDERR, STDOUT, Sink
 from fluxout.render.styles import STYLES, ansi_codes, paint, rank_style
 from fluxout.render.terminal import Terminal
@@ -247,13 +247,30 @@ class TextRenderer:
         text = self.own(STDERR, text)
         self.sink.write(STDERR, own_bytes(paint(text, style, self.color[1]) + "\n"))
 
-    def log(self, rec: Log, zero: float) -> None:
+    def log(self, rec: Log, zero: float, verbose: bool = False) -> None:
         style = "log"
         if rec.level <= 3:
             style = "log.error"
         elif rec.level == 4:
             style = "log.warning"
-        self.note(self.prefix + format_log(rec, zero), STYLES[style])
+        self.note(self.prefix + format_log(rec, zero, verbose), STYLES[style])
+
+    def job_event(self, head: str, context: str) -> None:
+        """A main or exec eventlog event as attach -E / -X shows it: its
+        time and name, then its JSON context (which stays JSON on a terminal)."""
+        self._clear_status()
+        text = self.own(STDERR, self.prefix + head)
+        if context:
+            text += " " + (escape_json(context) if self.escape[STDERR] else context)
+        self.sink.write(STDERR, own_bytes(paint(text, STYLES["event"], self.color[1]) + "\n"))
+
+    def exec_log(self, head: str, data: str) -> None:
+        """Output of the job shell (or what ran in its place) from the exec
+        eventlog, after attach's head ("" with -q), as it was: no newline added."""
+        self._clear_status()
+        if head:
+            head = paint(self.own(STDERR, self.prefix + head), STYLES["log"], self.color[1])
+        self.sink.write(STDERR, own_bytes(head) + data.encode("utf-8", "surrogateescape"))
 
     def redirect(self, rec: Redirect) -> None:
         self.note(self.prefix + format_redirect(rec), STYLES["redirect"])
