@@ -38,7 +38,8 @@ _fluxout_options()
             --grep --include --exclude --highlight --coalesce --no-coalesce \
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
-            --no-verbose -q --quiet --no-quiet --wait --no-wait -h --help
+            --no-verbose -q --quiet --no-quiet --show-status \
+            --no-show-status --wait --no-wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -47,7 +48,8 @@ _fluxout_options()
             --grep --include --exclude --highlight --coalesce --no-coalesce \
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
-            --no-verbose -q --quiet --no-quiet -h --help
+            --no-verbose -q --quiet --no-quiet --show-status \
+            --no-show-status -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \

@@ -48,6 +48,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from cat' -s X -l show-exec -l no
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s w -l wait-event -r -f -d 'Read the main eventlog up to event NAME, as flux job attach -w: no events, exceptions or exit status after it (status 1 when the job had not finished by then)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -l no-wait -d 'Wait for the job to finish'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
 
@@ -76,6 +77,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -s X -l show-exec -l
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s w -l wait-event -r -f -d 'Read the main eventlog up to event NAME, as flux job attach -w: no events, exceptions or exit status after it (status 1 when the job had not finished by then)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events

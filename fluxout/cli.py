@@ -452,6 +452,12 @@ attach_options = bundle(
         help="No job shell log messages, redirect notices or exec log "
         "prefixes, as flux job attach -q (exceptions and errors are still shown).",
     ),
+    click.option(
+        "--show-status/--no-show-status",
+        is_flag=True,
+        help="Show the status line of a pending job at once, even when not "
+        "on a terminal (on a terminal it shows after 2 s).",
+    ),
 )
 
 
@@ -507,7 +513,7 @@ def cli() -> None:
 )
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
-    for name, option in (("wait_event", "-w"),):
+    for name, option in (("wait_event", "-w"), ("show_status", "--show-status")):
         if not wait and _given(name):
             raise click.UsageError(
                 f"{option} is for a job waited for: it cannot be used without --wait"
@@ -535,7 +541,8 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
 
     The exit status is the one flux job attach gives. fluxout only reads:
     it never reads stdin, sends the job input or signals it (as attach -r).
-    Ctrl-C detaches (status 130): it never cancels the job.
+    Ctrl-C detaches (status 130): it never cancels the job. A pending job's
+    status line shows after 2 s on a terminal, as attach's.
     """
     _run(
         _request("follow", jobs, streams=_streams(stream), follow=True, **kw),

@@ -30,7 +30,13 @@ from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
 from fluxout.sources.base import Notice
-from fluxout.status import JobInfo, exec_log_head, format_event, format_exception
+from fluxout.status import (
+    JobInfo,
+    PendingStatus,
+    exec_log_head,
+    format_event,
+    format_exception,
+)
 from fluxout.summary import failure_summary
 
 ALL_STREAMS = frozenset(("stdout", "stderr"))
@@ -45,15 +51,6 @@ SLICE = 1 << 20
 # Events of more tasks than this take the careful path, not the fast
 # lane, which would keep a label per task for each rank string.
 LANE_RANKS = 256
-
-# Main eventlog events that say why a job is still waiting to run.
-WAITING = {
-    "submit": "waiting for validation",
-    "validate": "waiting for dependencies",
-    "depend": "waiting for priority",
-    "priority": "waiting for resources",
-    "alloc": "starting",
-}
 
 
 class Renderer(Protocol):
@@ -74,7 +71,7 @@ class Renderer(Protocol):
     def exec_log(self, head: str, data: str) -> None: ...
     def error(self, text: str) -> None: ...
     def warning(self, text: str) -> None: ...
-    def status(self, text: str) -> None: ...
+    def status(self, text: str, clock: str = "") -> None: ...
     def batch_done(self) -> None: ...
     def flush(self) -> None: ...
 
@@ -89,6 +86,9 @@ class AttachOptions:
     wait_event: str = "clean"  # -w: the main eventlog is read up to this event
     verbose: bool = False  # -v: file:line on shell log lines
     quiet: bool = False  # -q: no redirect notices, shell log lines, exec log heads
+    # The pending status line: shown this many seconds after following
+    # began (None: never; the core decides, from the terminal and options).
+    status_after: float | None = None
 
 
 @dataclass
@@ -235,8 +235,10 @@ class JobOutput:
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
         self._history_read = False
-        self._waiting: str | None = None  # why a job that has not started waits
         self.attach = opts.attach
+        self.pending: PendingStatus | None = None  # the status line, while pending
+        if opts.follow and opts.attach.status_after is not None:
+            self.pending = PendingStatus(opts.attach.status_after)
         # -w NAME: after NAME (by default clean, the last event) attach reads
         # no more of the main eventlog, and its exit status is as it was then.
         self._attach_status: tuple[int, str] | None = None
@@ -325,9 +327,9 @@ class JobOutput:
         if not self._history_read:
             self._history_read = True
             self._emit(self.filters.release())
-        if self.opts.follow and self._waiting and not self.info.started:
-            # Caught up and still not running: say why, on a terminal.
-            self.out.status(f"{self.name}: {self._waiting}")
+        if self.pending is not None and (shown := self.pending.line(self.zero)):
+            # Caught up and still not running: say why, as attach does.
+            self.out.status(f"{self.name} {shown[0]}", shown[1])
         if self.has_main:
             # As attach: the main eventlog up to the wait event, and all the
             # output (all written once the job has finished).
@@ -371,11 +373,11 @@ class JobOutput:
         self.info.feed_main(event)
         if self.zero is None:
             self.zero = event.timestamp
-        if event.name in WAITING:
-            self._waiting = WAITING[event.name]
-        elif event.name in ("start", "exception", "clean"):
-            self._waiting = None
-            self.out.status("")  # the wait is over: clear any status line
+        if self.pending is not None:
+            self.pending.see(event)
+            if self.pending.over:
+                self.pending = None
+                self.out.status("")  # the wait is over: clear any status line
         if event.name == "start" and self.filters.start is None:
             self.filters.start = event.timestamp
         if self._attach_status is not None:

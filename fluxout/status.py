@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,3 +132,59 @@ def exec_log_head(event: Event, zero: float) -> str | None:
         return None
     component, rank, stream, _ = fields
     return f"{event.timestamp - zero:.3f}s: {component}[{rank}]: {stream}: "
+
+
+# The wall clock the pending status reads (tests put a fake one here).
+wall_clock = time.time
+
+# What attach's status line says of a job that has not started, by the last
+# main eventlog event that told where it is.
+PENDING = {
+    "submit": "submitted",
+    "validate": "resolving dependencies",
+    "depend": "waiting for priority assignment",
+    "priority": "waiting for resources",
+    "alloc": "starting",
+}
+
+
+class PendingStatus:
+    """attach's status line while a job has not started.
+
+    Shown ``delay`` seconds after following began (attach: 2 s, when it runs
+    on a terminal; 0 with --show-status), then updated every second: the
+    job's state in attach's words and the time since it was submitted.
+    Gone for good once the job starts or is cleaned up, or after a fatal
+    exception (attach stops updating it then).
+    """
+
+    def __init__(self, delay: float) -> None:
+        self.show_at = wall_clock() + delay
+        self.message: str | None = None
+        self.prologs = 0  # prologs running (prolog-start, prolog-finish)
+        self.over = False
+
+    def see(self, event: Event) -> None:
+        """The next main eventlog event."""
+        name = event.name
+        if name in PENDING:
+            self.message = PENDING[name]
+        elif name == "prolog-start":
+            self.prologs += 1
+            self.message = "waiting for prolog"
+        elif name == "prolog-finish":
+            self.prologs -= 1
+            self.message = "waiting for prolog" if self.prologs > 0 else "starting"
+        elif name in ("start", "clean") or (
+            name == "exception" and event.context.get("severity") == 0
+        ):
+            self.over = True
+
+    def line(self, submitted: float | None) -> tuple[str, str] | None:
+        """(what the job waits for, the clock HH:MM:SS since ``submitted``),
+        or None when nothing is to be shown now."""
+        now = wall_clock()
+        if self.over or self.message is None or submitted is None or now < self.show_at:
+            return None
+        dt = max(0, int(now - submitted))
+        return self.message, f"{dt // 3600:02d}:{dt // 60 % 60:02d}:{dt % 60:02d}"

@@ -64,12 +64,13 @@ class Request:
     force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
-    # As flux job attach's options (follow, cat): -E, -X, -w, -v, -q.
+    # As flux job attach's options (follow, cat): -E, -X, -w, -v, -q, --show-status.
     show_events: bool = False
     show_exec: bool = False
     wait_event: str = "clean"
     verbose: bool = False
     quiet: bool = False
+    show_status: bool = False
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -150,6 +151,22 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
     return TextRenderer(output, fmt, style)
 
 
+# attach shows its status line this long after it started, on a terminal.
+STATUS_AFTER = 2.0
+
+
+def _status_after(req: Request, terminal: Terminal) -> float | None:
+    """When a pending job's status line shows, as attach decides it: at once
+    with --show-status; else after STATUS_AFTER seconds when fluxout writes
+    to a terminal, unless -E shows the events or FLUX_ATTACH_NONINTERACTIVE
+    is set (attach's own switch); else never."""
+    if req.show_status:
+        return 0.0
+    if req.show_events or terminal.env.get("FLUX_ATTACH_NONINTERACTIVE"):
+        return None
+    return STATUS_AFTER if terminal.stdout_tty and terminal.stderr_tty else None
+
+
 class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
@@ -174,6 +191,7 @@ class _Job:
                 wait_event=req.wait_event,
                 verbose=req.verbose,
                 quiet=req.quiet,
+                status_after=_status_after(req, out.terminal),
             ),
         )
         self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)

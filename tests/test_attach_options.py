@@ -17,9 +17,12 @@ from typing import Any
 
 import pytest
 
+import fluxout.status as status_mod
 from fluxout import jansson
+from fluxout.eventlog import Event
 from fluxout.render.terminal import Terminal
 from fluxout.sources.flux import boundary as flux_boundary
+from fluxout.status import PendingStatus
 from fluxout.watch import Request, run
 from tests.conftest import Run
 from tests.fakeflux import FakeFlux
@@ -177,7 +180,7 @@ def test_cat_shows_events_and_exceptions_so_far(run: Run) -> None:
 
 def test_wait_event_needs_wait_with_cat(run: Run) -> None:
     d = DATA / "pending-exception"
-    for args in (["-w", "start"], ["--wait-event=clean"]):
+    for args in (["-w", "start"], ["--wait-event=clean"], ["--show-status"]):
         out, err, rc = run("cat", *args, d)
         assert (out, rc) == (b"", 2)
         assert err.startswith(b"fluxout: ") and b"cannot be used without --wait" in err
@@ -304,3 +307,139 @@ def test_jansson_dumps_is_libjansson() -> None:
         theirs = ctypes.string_at(dumped).decode()
         libc.free(dumped)
         assert jansson.dumps(orjson.loads(raw)) == theirs
+
+
+# -- the status line of a pending job -----------------------------------------------
+
+
+def ev(name: str, **context: object) -> Event:
+    return Event(0.0, name, dict(context))
+
+
+def test_pending_status_words_are_attachs(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(status_mod, "wall_clock", lambda: now[0])
+    pending = PendingStatus(2.0)
+    assert pending.line(99.0) is None  # nothing seen yet
+    said = []
+    for event in [
+        ev("submit"),
+        ev("validate"),
+        ev("depend"),
+        ev("priority", priority=16),
+        ev("alloc"),
+        ev("prolog-start"),
+        ev("prolog-start"),
+        ev("prolog-finish"),
+        ev("prolog-finish"),
+        ev("exception", severity=1, type="x", note=""),
+        ev("jobspec-update"),
+    ]:
+        pending.see(event)
+        said.append(pending.message)
+    assert said == [
+        "submitted",
+        "resolving dependencies",
+        "waiting for priority assignment",
+        "waiting for resources",
+        "starting",
+        "waiting for prolog",
+        "waiting for prolog",
+        "waiting for prolog",
+        "starting",
+        "starting",
+        "starting",
+    ]
+    assert pending.line(99.0) is None  # not 2 s yet
+    now[0] = 102.0
+    assert pending.line(99.0) == ("starting", "00:00:03")
+    now[0] = 99.0 + 3 * 3600 + 62
+    assert pending.line(99.0) == ("starting", "03:01:02")
+    for ends in (ev("start"), ev("clean"), ev("exception", severity=0)):
+        pending = PendingStatus(0.0)
+        pending.see(ev("submit"))
+        assert pending.line(99.0) is not None
+        pending.see(ends)
+        assert pending.over and pending.line(99.0) is None
+
+
+STATUS = re.compile(rb"\r\x1b\[K(fluxout: [^\r\n]*?) *(\d\d:\d\d:\d\d)")
+
+
+def _held(monkeypatch: pytest.MonkeyPatch) -> FakeFlux:
+    """The never-started job, held: it waits (urgency 0) until Ctrl-C at
+    5.2 s; fluxout's reader wakes every 0.25 s (fixture time, from 0.1 s)."""
+    from tests.conftest import FIXTURES
+
+    fake = FakeFlux(FIXTURES / "never-started", start_at=0.0, hold=True, interrupt_at=5.2)
+    fake.changes = sorted({*fake.changes, *(0.1 + i / 4 for i in range(21))})
+    first = json.loads((FIXTURES / "never-started" / "eventlog").read_text().splitlines()[0])
+    monkeypatch.setattr(status_mod, "wall_clock", lambda: first["timestamp"] + fake.now())
+    return fake
+
+
+def test_status_line_after_2_seconds_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+    live: Live,
+) -> None:
+    fake = _held(monkeypatch)
+    stderr = _Timed(fake)
+    with pytest.raises(KeyboardInterrupt):
+        live(fake, "follow", _terminal(stderr, True, COLUMNS="60"), follow=True, color="never")
+    shown = [(t, m) for t, data in stderr.writes for m in STATUS.finditer(data)]
+    assert shown, stderr.getvalue()
+    # Shown from 2 s on, once a second, with the time since the submission.
+    assert shown[0][0] >= 2.0
+    text = f"fluxout: {fake.f58} waiting for resources".encode()
+    assert [m.group(1) for _, m in shown] == [text] * len(shown)
+    assert [m.group(2) for _, m in shown] == [b"00:00:02", b"00:00:03", b"00:00:04", b"00:00:05"]
+    # The clock at the right edge of the 60 columns (the last one left free).
+    assert all(len(m.group(0).decode()) == len("\r\x1b[K") + 59 for _, m in shown)
+    assert stderr.getvalue().endswith(b"\r\x1b[K")  # erased on the way out
+
+
+@pytest.mark.parametrize(
+    ("options", "tty", "env"),
+    [
+        ({}, False, {}),  # not on a terminal
+        ({"show_events": True}, True, {}),  # -E shows the events instead
+        ({}, True, {"FLUX_ATTACH_NONINTERACTIVE": "1"}),  # attach's own switch
+    ],
+)
+def test_no_status_line(
+    options: dict[str, Any],
+    tty: bool,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    live: Live,
+) -> None:
+    fake = _held(monkeypatch)
+    stderr = _Timed(fake)
+    with pytest.raises(KeyboardInterrupt):
+        live(fake, "follow", _terminal(stderr, tty, **env), follow=True, color="never", **options)
+    assert b"waiting" not in stderr.getvalue()
+
+
+def test_show_status_at_once_in_a_pipe_until_the_job_starts(
+    monkeypatch: pytest.MonkeyPatch, live: Live
+) -> None:
+    """--show-status: from the first moment, even in a pipe; a non-fatal
+    exception leaves it, the start erases it for good."""
+    case = DATA / "pending-exception"
+    fake = FakeFlux(case, start_at=0.0)
+    t0 = json.loads((case / "eventlog").read_text().splitlines()[0])["timestamp"]
+    monkeypatch.setattr(status_mod, "wall_clock", lambda: t0 + fake.now())
+    _, err, rc = live(fake, "follow", follow=True, show_status=True)
+    assert rc == 3
+    shown = list(STATUS.finditer(err))
+    texts = [m.group(1).decode().removeprefix(f"fluxout: {fake.f58} ") for m in shown]
+    assert texts[0] == "submitted"
+    assert "waiting for resources" in texts
+    # The exception line is written on an erased line; the status comes back.
+    exception = next(x for x in attach(case.name, "plain")[1].splitlines(True) if b"exception" in x)
+    at = err.index(b"\r\x1b[K" + exception)
+    assert any(m.start() > at for m in shown)
+    # Gone for good when the job starts, before the job's first output.
+    output = err.index(b"err 0")
+    assert shown[-1].end() < output
+    assert err.index(b"\r\x1b[K", shown[-1].end()) < output

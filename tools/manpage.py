@@ -326,6 +326,11 @@ ENVIRONMENT = (
         "even what is not a terminal.",
     ),
     ("TERM", "`--color=auto` does not colour a terminal whose TERM is `dumb`."),
+    (
+        "FLUX_ATTACH_NONINTERACTIVE",
+        "When set, `follow` and `cat --wait` show no status line for a pending "
+        "job (unless `--show-status`), as for `flux job attach`.",
+    ),
 )
 
 SAVE_EVENTLOGS = (

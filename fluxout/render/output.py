@@ -104,6 +104,7 @@ class TextRenderer:
             self._job_prefix(1),
         )
         self._status_shown = False
+        self._status_line = ""
         self._last_time: float | None = None
         self._second: tuple[int, str] = (-1, "")
 
@@ -286,18 +287,26 @@ class TextRenderer:
         self.note(f"fluxout: {text}", STYLES["warning"])
         self.sink.flush_stderr()
 
-    def status(self, text: str) -> None:
-        """A transient status line: only on a terminal, erased by any output."""
-        if not self.terminal.stderr_tty:
-            return
+    def status(self, text: str, clock: str = "") -> None:
+        """A transient status line, erased by any output ("" erases it), as
+        attach's: ``fluxout: TEXT``, and ``clock`` at the right edge of the
+        terminal. The core decides when there is one (a terminal, or
+        --show-status)."""
         if not text:
             self._clear_status()
             return
         self.sink.flush()
-        line = paint(self.own(STDERR, text), STYLES["status"], self.color[1])
+        line = self.own(STDERR, f"fluxout: {text}")
+        if clock:
+            width = self.terminal.columns() - 2 - len(clock)
+            line = f"{line:<{width}} {clock}"
+        line = paint(line, STYLES["status"], self.color[1])
+        if self._status_shown and line == self._status_line:
+            return  # as it is on the screen
         self.terminal.stderr.write(own_bytes(f"\r\x1b[K{line}"))
         self.terminal.stderr.flush()
         self._status_shown = True
+        self._status_line = line
 
     def _clear_status(self) -> None:
         if self._status_shown:
