@@ -199,6 +199,20 @@ def test_options_from_the_environment(run: Run, monkeypatch: pytest.MonkeyPatch)
     )
 
 
+def test_several_jobs_name_each_line(run: Run) -> None:
+    """With several jobs, each line of fluxout's says whose it is, -q or
+    not, and the exec log's last write gets its newline (decorated output
+    is line by line)."""
+    a, b = DATA / "exec-log", DATA / "redirect"
+    _, err, rc = run("follow", "-q", "-E", a, b)
+    assert rc == 1
+    lines = err.splitlines(True)
+    assert b"exec-log: fake shell: cannot start\n" in lines
+    assert b"exec-log: no newline\n" in lines
+    assert b"exec-log: 0.000s: job.submit" in err and b"redirect: 0.000s: job.submit" in err
+    assert b"redirected" not in err
+
+
 # -- the exception raised while the job was pending ------------------------------------
 
 

@@ -267,11 +267,16 @@ class TextRenderer:
 
     def exec_log(self, head: str, data: str) -> None:
         """Output of the job shell (or what ran in its place) from the exec
-        eventlog, after attach's head ("" with -q), as it was: no newline added."""
+        eventlog, after attach's head ("" with -q), as it was: no newline
+        added, but where the job's name is put before it (several jobs)."""
         self._clear_status()
+        head = self.prefix + head
         if head:
-            head = paint(self.own(STDERR, self.prefix + head), STYLES["log"], self.color[1])
-        self.sink.write(STDERR, own_bytes(head) + data.encode("utf-8", "surrogateescape"))
+            head = paint(self.own(STDERR, head), STYLES["log"], self.color[1])
+        body = data.encode("utf-8", "surrogateescape")
+        if self.prefix and not body.endswith(b"\n"):
+            body += b"\n"  # decorated output is line by line
+        self.sink.write(STDERR, own_bytes(head) + body)
 
     def redirect(self, rec: Redirect) -> None:
         self.note(self.prefix + format_redirect(rec), STYLES["redirect"])
