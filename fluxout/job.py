@@ -29,7 +29,7 @@ from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
-from fluxout.sources.base import Notice
+from fluxout.sources.base import QUEUE, Notice
 from fluxout.status import (
     JobInfo,
     PendingStatus,
@@ -248,6 +248,10 @@ class JobOutput:
     # -- feeding ----------------------------------------------------------
 
     def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        if eventlog == QUEUE:
+            if self.pending is not None and isinstance(chunk, bytes):
+                self.pending.queue_state(chunk)
+            return
         if isinstance(chunk, Notice):
             self._notice(eventlog, chunk)
             self.out.batch_done()

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from fluxout import jansson
 from fluxout.eventlog import Event
 from fluxout.exit import ExitStatus
@@ -163,6 +165,16 @@ class PendingStatus:
         self.message: str | None = None
         self.prologs = 0  # prologs running (prolog-start, prolog-finish)
         self.over = False
+        self.stopped_queue: str | None = None  # the job's queue, when it is stopped
+
+    def queue_state(self, state: bytes) -> None:
+        """What the source says of the job's queue (sources.base.QUEUE)."""
+        try:
+            said = orjson.loads(state)
+            queue, stopped = said["queue"], said["stopped"]
+        except (ValueError, TypeError, KeyError):
+            return
+        self.stopped_queue = queue if stopped is True and isinstance(queue, str) else None
 
     def see(self, event: Event) -> None:
         """The next main eventlog event."""
@@ -187,4 +199,7 @@ class PendingStatus:
         if self.over or self.message is None or submitted is None or now < self.show_at:
             return None
         dt = max(0, int(now - submitted))
-        return self.message, f"{dt // 3600:02d}:{dt // 60 % 60:02d}:{dt % 60:02d}"
+        message = self.message
+        if message == "waiting for resources" and self.stopped_queue is not None:
+            message += f" ({self.stopped_queue} queue stopped)"  # as attach
+        return message, f"{dt // 3600:02d}:{dt // 60 % 60:02d}:{dt % 60:02d}"

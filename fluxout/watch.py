@@ -30,7 +30,7 @@ from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
-from fluxout.sources.base import IDLE, Notice, Source
+from fluxout.sources.base import IDLE, QUEUE, Notice, Source
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -217,8 +217,15 @@ def _job_failed(
     return ExitStatus.ERROR
 
 
+def _wanted(job: _Job) -> frozenset[str]:
+    """What a job's reader asks its source for: the eventlogs, and the
+    queue's state while a pending job's status line may show."""
+    wanted = frozenset(("main", "exec", "output"))
+    return wanted | {QUEUE} if job.pipeline.pending is not None else wanted
+
+
 def _read_one(job: _Job, follow: bool) -> int:
-    chunks = job.source.chunks(follow, frozenset(("main", "exec", "output")))
+    chunks = job.source.chunks(follow, _wanted(job))
     try:
         for eventlog, chunk in chunks:
             if eventlog == IDLE:
@@ -241,7 +248,7 @@ STOP_READERS_SECONDS = 2.0
 def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> None:
     """A reader thread: put one job's chunks on the shared queue."""
     try:
-        for eventlog, chunk in job.source.chunks(True, frozenset(("main", "exec", "output"))):
+        for eventlog, chunk in job.source.chunks(True, _wanted(job)):
             q.put((index, eventlog, chunk))
             if eventlog == IDLE:
                 # Wait for the main thread's verdict on the job being over.

@@ -380,12 +380,12 @@ def test_pending_status_words_are_attachs(monkeypatch: pytest.MonkeyPatch) -> No
 STATUS = re.compile(rb"\r\x1b\[K(fluxout: [^\r\n]*?) *(\d\d:\d\d:\d\d)")
 
 
-def _held(monkeypatch: pytest.MonkeyPatch) -> FakeFlux:
+def _held(monkeypatch: pytest.MonkeyPatch, **queue: Any) -> FakeFlux:
     """The never-started job, held: it waits (urgency 0) until Ctrl-C at
     5.2 s; fluxout's reader wakes every 0.25 s (fixture time, from 0.1 s)."""
     from tests.conftest import FIXTURES
 
-    fake = FakeFlux(FIXTURES / "never-started", start_at=0.0, hold=True, interrupt_at=5.2)
+    fake = FakeFlux(FIXTURES / "never-started", start_at=0.0, hold=True, interrupt_at=5.2, **queue)
     fake.changes = sorted({*fake.changes, *(0.1 + i / 4 for i in range(21))})
     first = json.loads((FIXTURES / "never-started" / "eventlog").read_text().splitlines()[0])
     monkeypatch.setattr(status_mod, "wall_clock", lambda: first["timestamp"] + fake.now())
@@ -410,6 +410,25 @@ def test_status_line_after_2_seconds_on_a_terminal(
     # The clock at the right edge of the 60 columns (the last one left free).
     assert all(len(m.group(0).decode()) == len("\r\x1b[K") + 59 for _, m in shown)
     assert stderr.getvalue().endswith(b"\r\x1b[K")  # erased on the way out
+    # The queue was asked about once (attach: every 10 s), and is not stopped.
+    assert [key for call, key in fake.calls if call == "rpc"] == [
+        "job-list.list-id",
+        "job-manager.queue-status",
+    ]
+
+
+@pytest.mark.parametrize("queue", [None, "batch"])
+def test_status_line_says_the_queue_is_stopped(
+    queue: str | None, monkeypatch: pytest.MonkeyPatch, live: Live
+) -> None:
+    """As attach: 'waiting for resources (default queue stopped)'."""
+    fake = _held(monkeypatch, queue=queue, queue_stopped=True)
+    stderr = _Timed(fake)
+    with pytest.raises(KeyboardInterrupt):
+        live(fake, "follow", _terminal(stderr, True), follow=True, color="never")
+    texts = {m.group(1).decode() for m in STATUS.finditer(stderr.getvalue())}
+    stopped = f"({queue or 'default'} queue stopped)"
+    assert texts == {f"fluxout: {fake.f58} waiting for resources {stopped}"}
 
 
 @pytest.mark.parametrize(
@@ -432,6 +451,7 @@ def test_no_status_line(
     with pytest.raises(KeyboardInterrupt):
         live(fake, "follow", _terminal(stderr, tty, **env), follow=True, color="never", **options)
     assert b"waiting" not in stderr.getvalue()
+    assert all(call != "rpc" for call, _ in fake.calls)  # nor is the queue asked about
 
 
 def test_show_status_at_once_in_a_pipe_until_the_job_starts(
