@@ -415,6 +415,52 @@ label_options = bundle(
 )
 
 
+# flux job attach's options for what is told of the job's life (follow, cat).
+attach_options = bundle(
+    click.option(
+        "-E",
+        "--show-events/--no-show-events",
+        is_flag=True,
+        help="Show the job's main eventlog events on stderr, as flux job attach -E.",
+    ),
+    click.option(
+        "-X",
+        "--show-exec/--no-show-exec",
+        is_flag=True,
+        help="Show the job's exec eventlog events on stderr, as flux job attach -X.",
+    ),
+    click.option(
+        "-w",
+        "--wait-event",
+        default="clean",
+        show_default=True,
+        metavar="NAME",
+        help="Read the main eventlog up to event NAME, as flux job attach -w: "
+        "no events, exceptions or exit status after it (status 1 when the job "
+        "had not finished by then); the output is still followed to its end.",
+    ),
+    click.option(
+        "-v",
+        "--verbose/--no-verbose",
+        is_flag=True,
+        help="Show the source file and line of job shell log messages.",
+    ),
+    click.option(
+        "-q",
+        "--quiet/--no-quiet",
+        is_flag=True,
+        help="No job shell log messages, redirect notices or exec log "
+        "prefixes, as flux job attach -q (exceptions and errors are still shown).",
+    ),
+    click.option(
+        "--show-status/--no-show-status",
+        is_flag=True,
+        help="Show the status line of a pending job at once, even when not "
+        "on a terminal (on a terminal it shows after 2 s).",
+    ),
+)
+
+
 def _check_template(value: str | None) -> str | None:
     if value is None:
         return None
@@ -461,14 +507,26 @@ def cli() -> None:
 @label_options
 @line_options
 @show_options
+@attach_options
 @click.option(
     "--wait/--no-wait", is_flag=True, help="Wait for the job to finish; exit with its status."
 )
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
+    for name, option in (("wait_event", "-w"), ("show_status", "--show-status")):
+        if not wait and _given(name):
+            raise click.UsageError(
+                f"{option} is for a job waited for: it cannot be used without --wait"
+            )
     _run(
         _request("cat", jobs, streams=_streams(stream), follow=wait, **kw),
     )
+
+
+def _given(name: str) -> bool:
+    """Whether the user set parameter ``name`` (on the command line or in the environment)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 @cli.command(cls=Command, epilog=EPILOG)
@@ -477,11 +535,14 @@ def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
 @label_options
 @line_options
 @show_options
+@attach_options
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
-    The exit status is the one flux job attach gives. Ctrl-C detaches
-    (status 130): it never cancels the job.
+    The exit status is the one flux job attach gives. fluxout only reads:
+    it never reads stdin, sends the job input or signals it (as attach -r).
+    Ctrl-C detaches (status 130): it never cancels the job. A pending job's
+    status line shows after 2 s on a terminal, as attach's.
     """
     _run(
         _request("follow", jobs, streams=_streams(stream), follow=True, **kw),

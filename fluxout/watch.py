@@ -21,6 +21,7 @@ from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
+    AttachOptions,
     JobOutput,
     OutputOptions,
     Renderer,
@@ -29,7 +30,7 @@ from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
-from fluxout.sources.base import IDLE, Notice, Source
+from fluxout.sources.base import IDLE, QUEUE, Notice, Source
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -63,6 +64,13 @@ class Request:
     force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
+    # As flux job attach's options (follow, cat): -E, -X, -w, -v, -q, --show-status.
+    show_events: bool = False
+    show_exec: bool = False
+    wait_event: str = "clean"
+    verbose: bool = False
+    quiet: bool = False
+    show_status: bool = False
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -143,6 +151,22 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
     return TextRenderer(output, fmt, style)
 
 
+# attach shows its status line this long after it started, on a terminal.
+STATUS_AFTER = 2.0
+
+
+def _status_after(req: Request, terminal: Terminal) -> float | None:
+    """When a pending job's status line shows, as attach decides it: at once
+    with --show-status; else after STATUS_AFTER seconds when fluxout writes
+    to a terminal, unless -E shows the events or FLUX_ATTACH_NONINTERACTIVE
+    is set (attach's own switch); else never."""
+    if req.show_status:
+        return 0.0
+    if req.show_events or terminal.env.get("FLUX_ATTACH_NONINTERACTIVE"):
+        return None
+    return STATUS_AFTER if terminal.stdout_tty and terminal.stderr_tty else None
+
+
 class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
@@ -161,6 +185,14 @@ class _Job:
             follow=req.follow,
             summary=req.follow and req.command != "lines",
             filters=req.filters(),
+            attach=AttachOptions(
+                show_events=req.show_events,
+                show_exec=req.show_exec,
+                wait_event=req.wait_event,
+                verbose=req.verbose,
+                quiet=req.quiet,
+                status_after=_status_after(req, out.terminal),
+            ),
         )
         self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
 
@@ -185,8 +217,15 @@ def _job_failed(
     return ExitStatus.ERROR
 
 
+def _wanted(job: _Job) -> frozenset[str]:
+    """What a job's reader asks its source for: the eventlogs, and the
+    queue's state while a pending job's status line may show."""
+    wanted = frozenset(("main", "exec", "output"))
+    return wanted | {QUEUE} if job.pipeline.pending is not None else wanted
+
+
 def _read_one(job: _Job, follow: bool) -> int:
-    chunks = job.source.chunks(follow, frozenset(("main", "exec", "output")))
+    chunks = job.source.chunks(follow, _wanted(job))
     try:
         for eventlog, chunk in chunks:
             if eventlog == IDLE:
@@ -209,7 +248,7 @@ STOP_READERS_SECONDS = 2.0
 def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> None:
     """A reader thread: put one job's chunks on the shared queue."""
     try:
-        for eventlog, chunk in job.source.chunks(True, frozenset(("main", "exec", "output"))):
+        for eventlog, chunk in job.source.chunks(True, _wanted(job)):
             q.put((index, eventlog, chunk))
             if eventlog == IDLE:
                 # Wait for the main thread's verdict on the job being over.
