@@ -330,7 +330,7 @@ class JobOutput:
         """The source caught up: release --tail lines; True when the job is over."""
         if not self._history_read:
             self._history_read = True
-            self._emit(self.filters.release())
+            self._show(self.filters.release())
         if self.pending is not None and (shown := self.pending.line(self.zero)):
             # Caught up and still not running: say why, as attach does.
             self.out.status(f"{self.name} {shown[0]}", shown[1])
@@ -354,7 +354,7 @@ class JobOutput:
         if self.opts.mode == "lines":
             self._emit(self.assembler.end_all())
         self._history_read = True
-        self._emit(self.filters.release())
+        self._show(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
         return self._status() if complete else ExitStatus.ERROR
@@ -406,8 +406,11 @@ class JobOutput:
             self.out.job_event(*format_event(event, "exec", zero))
 
     def _emit(self, lines: list[Line]) -> None:
-        if self.filters.active:
-            lines = self.filters.apply(lines)
+        """Assembled lines, through the line filters."""
+        self._show(self.filters.apply(lines) if self.filters.active else lines)
+
+    def _show(self, lines: list[Line]) -> None:
+        """Lines past the filters (or held by them until now), to the renderer."""
         if lines:
             # Line times are shown relative to the job's start (its "start"
             # event, or the output header when there is no main eventlog).
