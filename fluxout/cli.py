@@ -479,9 +479,14 @@ def _streams(value: str) -> frozenset[str]:
 
 def _request(command: str, jobs: tuple[str, ...], **kw: Any) -> Request:
     # The core is imported only when a command runs, so --help stays fast.
+    from fluxout.plan import conflict
     from fluxout.watch import Request
 
-    return Request(command, list(jobs), **kw)
+    request = Request(command, list(jobs), **kw)
+    why = conflict(request)
+    if why is not None:  # two options that cannot be used together
+        raise click.UsageError(why, click.get_current_context(silent=True))
+    return request
 
 
 def _run(request: Request) -> None:

@@ -8,11 +8,16 @@ fluxout's bytes with a plain reference model that lives only here.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from fluxout.cli import main
 from fluxout.render.terminal import Terminal
 from fluxout.watch import Request, run
+from tests.conftest import FIXTURES
 from tests.test_features import write_eventlog
 
 
@@ -52,8 +57,6 @@ def test_overlapping_head_and_tail_show_each_line_once(tmp_path: Path) -> None:
 
 
 def test_head_and_tail_count_after_the_other_filters(tmp_path: Path) -> None:
-    import re
-
     job = numbered(tmp_path, {0: 9})
     out, _, _ = show("cat", [job], head=1, tail=1, exclude=[re.compile(rb"\.[15]$")])
     assert out == b"0.2\n0.9\n"
@@ -68,3 +71,114 @@ def test_tail_keeps_the_order_the_lines_were_written_in(tmp_path: Path) -> None:
     assert plain == b"1: quick\n0: slow line\n"
     assert show("cat", [job], label=True, tail=5)[0] == plain
     assert show("lines", [job], json=True, tail=5)[0] == show("lines", [job], json=True)[0]
+
+
+def test_follow_head_and_tail_go_on_with_the_new_lines(tmp_path: Path) -> None:
+    job = numbered(tmp_path, {0: 5})
+    out, _, rc = show("follow", [job], follow=True, head=1, tail=1)
+    assert (out, rc) == (b"0.1\n0.5\n", 0)
+
+
+# -- options that cannot be used together: one line, status 2 ---------------
+
+
+def cli(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[bytes, bytes, int]:
+    """fluxout's main in-process: (stdout, stderr, status)."""
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsysbinary.readouterr()
+    assert isinstance(exc.value.code, int)
+    return out, err, exc.value.code
+
+
+HELLO = str(FIXTURES / "hello")
+LINE_OPTIONS = [
+    ("--grep", "x"),
+    ("--include", "x"),
+    ("--exclude", "x"),
+    ("--since", "1s"),
+    ("--until", "1s"),
+    ("--timestamps", "rel"),
+    ("--head", "1"),
+    ("--tail", "1"),
+    ("--coalesce",),
+    ("--highlight", "x"),
+]
+
+
+@pytest.mark.parametrize("label", [(), ("-l",)])
+@pytest.mark.parametrize("option", LINE_OPTIONS, ids=lambda o: o[0])
+@pytest.mark.parametrize("command", ["cat", "follow"])
+def test_unbuffered_writes_events_not_lines(
+    command: str, option: tuple[str, ...], label: tuple[str, ...], capsysbinary
+) -> None:
+    out, err, rc = cli(capsysbinary, command, "-u", *label, *option, HELLO)
+    name = "--grep" if option[0] == "--include" else option[0]
+    assert (out, rc) == (b"", 2)
+    why = b"-u writes events, not lines: it cannot be used with %s" % name.encode()
+    assert err == b"fluxout: %s (see fluxout %s --help)\n" % (why, command.encode())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("cat", "--split", "DIR", "-l"),
+            "--split writes each task's output to its own files: it cannot be used with -l",
+        ),
+        (
+            ("cat", "--split", "DIR", "--timestamps=abs"),
+            "--split writes each task's output to its own files: it cannot be used with "
+            "--timestamps",
+        ),
+        (
+            ("follow", "--split", "DIR", "--coalesce"),
+            "--split writes each task's output to its own files: it cannot be used with --coalesce",
+        ),
+        (
+            ("cat", "--split", "DIR", "--highlight", "x"),
+            "--split writes each task's output to its own files: it cannot be used with "
+            "--highlight",
+        ),
+        (
+            ("cat", "--split", "DIR", "-u", "--grep", "x"),
+            "--split writes each task's output to its own files: it cannot be used with -u",
+        ),
+        (
+            ("cat", "--force"),
+            "--force replaces the files of --split: it cannot be used without --split",
+        ),
+        (
+            ("lines", "--json", "--format", "{line}"),
+            "--format writes each line through its template: it cannot be used with --json",
+        ),
+        (
+            ("lines", "--format", "{line}", "--timestamps=abs"),
+            "--format writes each line through its template: it cannot be used with --timestamps",
+        ),
+        (
+            ("lines", "--json", "--timestamps=delta"),
+            "--json writes each line's timestamp as a number: it cannot be used with --timestamps",
+        ),
+        (
+            ("events", "--eventlog", "main", "-t", "0"),
+            "-t selects output events: it cannot be used without --eventlog output",
+        ),
+        (
+            ("events", "--eventlog", "exec", "--stream", "stderr"),
+            "--stream selects output events: it cannot be used without --eventlog output",
+        ),
+        (
+            ("events", "--eventlog", "main", "-L", "error"),
+            "-L selects output events: it cannot be used without --eventlog output",
+        ),
+    ],
+)
+def test_options_that_would_be_ignored_are_usage_errors(
+    args: tuple[str, ...], message: str, capsysbinary, tmp_path: Path
+) -> None:
+    argv = [str(tmp_path / "out") if a == "DIR" else a for a in args]
+    out, err, rc = cli(capsysbinary, *argv, HELLO)
+    help_hint = f" (see fluxout {args[0]} --help)\n".encode()
+    assert (out, err, rc) == (b"", b"fluxout: " + message.encode() + help_hint, 2)
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,165 @@
+"""The output plan: which stages of the line pipeline a request runs, decided once.
+
+The stages are: select tasks and streams, assemble lines, filter (--grep,
+--exclude, --since, --until), --head/--tail, decorate (labels, timestamps,
+the job's name, highlights), coalesce, split, encode (text, JSON records, a
+template). A request's options either compose, each doing its stage, or
+they cannot be used together: ``conflict`` says so in one line that names
+both options, before anything runs. Everything after (the job pipeline, the
+fast lane, the renderers) reads the ``Plan`` instead of deciding again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fluxout.job import ALL_STREAMS
+
+if TYPE_CHECKING:
+    from fluxout.watch import Request
+
+# The options that work on assembled lines, as the CLI spells them.
+LINE_OPTIONS = (
+    "--timestamps",
+    "--head",
+    "--tail",
+    "--since",
+    "--until",
+    "--grep",
+    "--exclude",
+    "--highlight",
+    "--coalesce",
+)
+
+# An option that decides how output is written, what that is, and the
+# options it leaves nothing to do for.
+EXCLUSIVE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "--split",
+        "writes each task's output to its own files",
+        ("-u", "-l", "--timestamps", "--highlight", "--coalesce"),
+    ),
+    ("-u", "writes events, not lines", LINE_OPTIONS),
+    ("--format", "writes each line through its template", ("--json", "--timestamps")),
+    ("--json", "writes each line's timestamp as a number", ("--timestamps",)),
+)
+
+# Options that select among output events (events: of the output eventlog).
+OUTPUT_SELECTORS = ("-t", "--stream", "-L")
+
+
+class PlanError(ValueError):
+    """Options that cannot be used together (a usage error)."""
+
+
+def given(req: Request) -> list[str]:
+    """The options a request uses, as the CLI spells them (defaults left out)."""
+    used = {
+        "-l": req.label,
+        "-u": req.unbuffered,
+        "--timestamps": req.timestamps is not None,
+        "--head": req.head is not None,
+        "--tail": req.tail is not None,
+        "--since": req.since is not None,
+        "--until": req.until is not None,
+        "--grep": bool(req.include),
+        "--exclude": bool(req.exclude),
+        "--highlight": bool(req.highlight),
+        "--coalesce": req.coalesce,
+        "--split": req.split is not None,
+        "--force": req.force,
+        "--json": req.json,
+        "--format": req.template is not None,
+        "-t": req.tasks is not None,
+        "--stream": req.streams != ALL_STREAMS,
+        "-L": req.log_level < 7,
+    }
+    return [option for option, on in used.items() if on]
+
+
+def conflict(req: Request) -> str | None:
+    """Why the request's options cannot be used together, or None."""
+    options = given(req)
+    for option, what, others in EXCLUSIVE:
+        if option in options:
+            for other in options:
+                if other in others:
+                    return f"{option} {what}: it cannot be used with {other}"
+    if req.force and req.split is None:
+        return "--force replaces the files of --split: it cannot be used without --split"
+    if req.command == "events" and "output" not in req.eventlogs:
+        for option in OUTPUT_SELECTORS:
+            if option in options:
+                return (
+                    f"{option} selects output events: it cannot be used without --eventlog output"
+                )
+    return None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one request's output is made."""
+
+    command: str  # cat, follow, events, lines
+    # How job data is written: "raw" (the bytes as they came), "event"
+    # (attach -l -u: each event labelled), "lines" (assembled, then
+    # filtered and decorated), "split" (each task's bytes to its files).
+    data: str
+    # Which renderer encodes it: "events", "records" (lines), "split",
+    # "coalesce" or "text".
+    renderer: str
+    # Whether the line filters run (--grep, --exclude, --since, --until,
+    # --head, --tail).
+    filters: bool
+    # The fast lane the plain data events may take: "raw", "labelled"
+    # (each line after a cached label), "json" (lines --json), or None:
+    # the careful path only.
+    lane: str | None
+
+    @classmethod
+    def of(cls, req: Request, several: bool) -> Plan:
+        """The plan of a request over one job (or several); PlanError
+        when its options cannot be used together."""
+        why = conflict(req)
+        if why is not None:
+            raise PlanError(why)
+        filters = req.filters().active
+        renderer = _renderer(req)
+        data = _data(req, several, filters)
+        return cls(req.command, data, renderer, filters, _lane(req, data, renderer, filters))
+
+
+def _renderer(req: Request) -> str:
+    if req.command == "events":
+        return "events"
+    if req.command == "lines":
+        return "records"
+    if req.split is not None:
+        return "split"
+    return "coalesce" if req.coalesce else "text"
+
+
+def _data(req: Request, several: bool, filters: bool) -> str:
+    if req.command == "events":
+        return "events"
+    if req.command == "lines":
+        return "lines"
+    if req.split is not None:
+        return "split"
+    if req.unbuffered:
+        return "event" if req.label else "raw"
+    decorated = req.label or req.timestamps or several or req.coalesce or req.highlight
+    return "lines" if decorated or filters else "raw"
+
+
+def _lane(req: Request, data: str, renderer: str, filters: bool) -> str | None:
+    if data == "raw":
+        return "raw"
+    if filters or data != "lines":
+        return None
+    if renderer == "records":
+        return "json" if req.json and req.template is None else None
+    # A label (and the job's name) before each line, and nothing else.
+    plain_label = req.label and not req.timestamps and not req.highlight
+    return "labelled" if renderer == "text" and plain_label else None
