@@ -146,7 +146,9 @@ def _data(req: Request, several: bool, filters: bool) -> str:
     if req.command == "lines":
         return "lines"
     if req.split is not None:
-        return "split"
+        # The split files hold the lines that pass the filters, or else
+        # exactly the bytes each task wrote.
+        return "lines" if filters else "split"
     if req.unbuffered:
         return "event" if req.label else "raw"
     decorated = req.label or req.timestamps or several or req.coalesce or req.highlight

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from fluxout.cli import main
+from fluxout.filters import TimeBound
+from fluxout.idset import parse_idset
 from fluxout.render.terminal import Terminal
 from fluxout.watch import Request, run
 from tests.conftest import FIXTURES
@@ -182,3 +184,50 @@ def test_options_that_would_be_ignored_are_usage_errors(
     help_hint = f" (see fluxout {args[0]} --help)\n".encode()
     assert (out, err, rc) == (b"", b"fluxout: " + message.encode() + help_hint, 2)
     assert not (tmp_path / "out").exists()
+
+
+# -- --split holds the lines the filters keep ------------------------------
+
+
+def split_files(directory: Path) -> dict[str, bytes]:
+    return (
+        {p.name: p.read_bytes() for p in sorted(directory.iterdir())} if directory.exists() else {}
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "want"),
+    [
+        ({"include": [re.compile(rb"\.[13]")]}, {"0.out": b"0.1\n0.3\n", "1.out": b"1.1\n1.3\n"}),
+        ({"exclude": [re.compile(rb"^0")]}, {"1.out": b"1.1\n1.2\n1.3\n"}),
+        ({"head": 1, "tail": 1}, {"0.out": b"0.1\n0.5\n", "1.out": b"1.1\n1.3\n"}),
+        ({"tail": 2, "tasks": parse_idset("0")}, {"0.out": b"0.4\n0.5\n"}),
+        ({"head": 1, "streams": frozenset({"stderr"})}, {}),
+        ({"since": TimeBound(105.5, True)}, {"0.out": b"0.4\n0.5\n", "1.out": b"1.3\n"}),
+        ({"until": TimeBound(4.5, False)}, {"0.out": b"0.1\n0.2\n", "1.out": b"1.1\n1.2\n"}),
+    ],
+)
+def test_split_holds_the_filtered_lines(
+    options: dict[str, Any], want: dict[str, bytes], tmp_path: Path
+) -> None:
+    job = numbered(tmp_path, {0: 5, 1: 3})  # at 101.0, 102.0, ... (header at 100.0)
+    _, err, rc = show("cat", [job], split=tmp_path / "out", **options)
+    assert rc == 0, err
+    # Every selected task has its files, empty when no line of it passed.
+    tasks, streams = options.get("tasks"), options.get("streams", {"stdout", "stderr"})
+    empty = {
+        f"{rank}.{'out' if stream == 'stdout' else 'err'}": b""
+        for rank in (0, 1)
+        for stream in streams
+        if tasks is None or rank in tasks
+    }
+    assert split_files(tmp_path / "out" / "output.eventlog") == {**empty, **want}
+
+
+def test_split_keeps_a_last_line_without_its_newline(tmp_path: Path) -> None:
+    data = [("stdout", "0", "one\ntw"), ("stdout", "1", "x\n"), ("stdout", "0", "o")]
+    job = str(write_eventlog(tmp_path / "output.eventlog", data, 2))
+    _, err, rc = show("cat", [job], split=tmp_path / "out", include=[re.compile(b"o")])
+    assert rc == 0, err
+    files = split_files(tmp_path / "out" / "output.eventlog")
+    assert files == {"0.out": b"one\ntwo", "1.out": b"", "0.err": b"", "1.err": b""}
