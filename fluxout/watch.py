@@ -114,7 +114,7 @@ def _renderer(
     if plan.renderer == "events":
         return EventsRenderer(output, job, req.json)
     if plan.renderer == "records":
-        return LinesRenderer(output, job, req.json, req.template)
+        return LinesRenderer(output, job, req.json, req.template, req.timestamps)
     if plan.renderer == "split":
         from fluxout.render.split import SplitRenderer
 

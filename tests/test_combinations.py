@@ -186,6 +186,18 @@ def test_options_that_would_be_ignored_are_usage_errors(
     assert not (tmp_path / "out").exists()
 
 
+def test_lines_timestamps_choose_the_time_column(capsysbinary) -> None:
+    args = ("-t", "0", "--stream", "stdout", HELLO)
+    rel = cli(capsysbinary, "lines", *args)[0].splitlines()
+    assert rel[0].startswith(b"     0.767s   0 stdout hello")
+    assert cli(capsysbinary, "lines", "--timestamps=rel", *args)[0].splitlines() == rel
+    delta = cli(capsysbinary, "lines", "--timestamps=delta", *args)[0].splitlines()
+    assert [d[:8] for d in delta] == [b"    +0.0"] * 3
+    assert [d[11:] for d in delta] == [r[11:] for r in rel]
+    absolute = cli(capsysbinary, "lines", "--timestamps=abs", *args)[0].splitlines()
+    assert all(re.match(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}   0 stdout ", a) for a in absolute)
+
+
 # -- --split holds the lines the filters keep ------------------------------
 
 
