@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from fluxout.cli import main
@@ -196,6 +197,21 @@ def test_lines_timestamps_choose_the_time_column(capsysbinary) -> None:
     assert [d[11:] for d in delta] == [r[11:] for r in rel]
     absolute = cli(capsysbinary, "lines", "--timestamps=abs", *args)[0].splitlines()
     assert all(re.match(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}   0 stdout ", a) for a in absolute)
+
+
+def test_events_log_level_keeps_the_shell_messages_at_or_above_it(capsysbinary) -> None:
+    verbose = str(FIXTURES / "shell-log-verbose")
+    every, _, rc = cli(capsysbinary, "events", "--json", "--eventlog", "output", verbose)
+    assert rc == 0
+    events = [orjson.loads(line) for line in every.splitlines()]
+    levels = [e["context"]["level"] for e in events if e["name"] == "log"]
+    assert min(levels) <= 6 < max(levels)
+    warn, _, rc = cli(
+        capsysbinary, "events", "--json", "--eventlog", "output", "-L", "info", verbose
+    )
+    assert rc == 0
+    want = [e for e in events if e["name"] != "log" or e["context"]["level"] <= 6]
+    assert [orjson.loads(line) for line in warn.splitlines()] == want
 
 
 # -- --split holds the lines the filters keep ------------------------------
