@@ -116,18 +116,24 @@ class Plan:
     # (each line after a cached label), "json" (lines --json), or None:
     # the careful path only.
     lane: str | None
+    # Whether --highlight paints anything: only where there is colour, so
+    # that in a pipe it changes no byte (and is no reason to assemble lines).
+    highlight: bool = False
 
     @classmethod
-    def of(cls, req: Request, several: bool) -> Plan:
-        """The plan of a request over one job (or several); PlanError
-        when its options cannot be used together."""
+    def of(cls, req: Request, several: bool, color: tuple[bool, bool] = (False, False)) -> Plan:
+        """The plan of a request over one job (or several), given where
+        there is colour (stdout, stderr); PlanError when its options cannot
+        be used together."""
         why = conflict(req)
         if why is not None:
             raise PlanError(why)
         filters = req.filters().active
+        highlight = bool(req.highlight) and any(color)
         renderer = _renderer(req)
-        data = _data(req, several, filters)
-        return cls(req.command, data, renderer, filters, _lane(req, data, renderer, filters))
+        data = _data(req, several, filters, highlight)
+        lane = _lane(req, data, renderer, filters, highlight)
+        return cls(req.command, data, renderer, filters, lane, highlight)
 
 
 def _renderer(req: Request) -> str:
@@ -140,7 +146,7 @@ def _renderer(req: Request) -> str:
     return "coalesce" if req.coalesce else "text"
 
 
-def _data(req: Request, several: bool, filters: bool) -> str:
+def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
     if req.command == "events":
         return "events"
     if req.command == "lines":
@@ -151,11 +157,11 @@ def _data(req: Request, several: bool, filters: bool) -> str:
         return "lines" if filters else "split"
     if req.unbuffered:
         return "event" if req.label else "raw"
-    decorated = req.label or req.timestamps or several or req.coalesce or req.highlight
+    decorated = req.label or req.timestamps or several or req.coalesce or highlight
     return "lines" if decorated or filters else "raw"
 
 
-def _lane(req: Request, data: str, renderer: str, filters: bool) -> str | None:
+def _lane(req: Request, data: str, renderer: str, filters: bool, highlight: bool) -> str | None:
     if data == "raw":
         return "raw"
     if filters or data != "lines":
@@ -163,5 +169,5 @@ def _lane(req: Request, data: str, renderer: str, filters: bool) -> str | None:
     if renderer == "records":
         return "json" if req.json and req.template is None else None
     # A label (and the job's name) before each line, and nothing else.
-    plain_label = req.label and not req.timestamps and not req.highlight
+    plain_label = req.label and not req.timestamps and not highlight
     return "labelled" if renderer == "text" and plain_label else None

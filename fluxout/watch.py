@@ -127,7 +127,7 @@ def _renderer(
         timestamps=req.timestamps,
         prefix=f"{job_short_name(job)}: " if several else "",
         pad=output.terminal.stdout_tty and output.color[0],
-        highlight=list(req.highlight),
+        highlight=list(req.highlight) if plan.highlight else [],
     )
     style = JOB_PALETTE[index % len(JOB_PALETTE)]
     if plan.renderer == "coalesce":
@@ -321,7 +321,7 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
         escape=term.escapes(),
     )
     several = len(req.jobs) > 1
-    plan = Plan.of(req, several)
+    plan = Plan.of(req, several, output.color)
     renderers = [_renderer(req, plan, output, arg, i, several) for i, arg in enumerate(req.jobs)]
     try:
         if plan.command == "events":

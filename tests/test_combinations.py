@@ -93,6 +93,15 @@ def test_follow_head_and_tail_go_on_with_the_new_lines(tmp_path: Path) -> None:
     assert (out, rc) == (b"0.1\n0.5\n", 0)
 
 
+def test_highlight_in_a_pipe_changes_no_byte() -> None:
+    # Partial lines of two tasks, interleaved: assembling lines would reorder them.
+    job = str(FIXTURES / "unbuffered-partial")
+    plain = show("cat", [job])
+    assert show("cat", [job], highlight=[re.compile(b"line")]) == plain
+    labelled = show("cat", [job], label=True)
+    assert show("cat", [job], label=True, highlight=[re.compile(b"line")]) == labelled
+
+
 # -- options that cannot be used together: one line, status 2 ---------------
 
 
@@ -589,7 +598,7 @@ def model_cat(opts: Options) -> tuple[bytes, bytes]:
     out = {"stdout": b"", "stderr": b""}
     several = len(opts.jobs) > 1
     decorated = opts.label or opts.timestamps is not None or several
-    by_line = decorated or opts.highlight or opts.filtered
+    by_line = decorated or opts.filtered  # --highlight changes nothing in a pipe
     for job in opts.jobs:
         if not by_line:  # the bytes as they came, once per event
             for stream, ranks, data in job.data:
