@@ -287,16 +287,17 @@ line_options = bundle(
         is_flag=False,
         flag_value="abs",
         default=None,
-        help="Prefix each line with its time: abs (local date and time), "
-        "rel (seconds since the job started) or delta (since the line "
-        "before). Bare --timestamps: abs.",
+        help="Prefix each line with its time (lines: the time column): abs "
+        "(local date and time), rel (seconds since the job started) or delta "
+        "(since the line before). Bare --timestamps: abs.",
     ),
     click.option(
         "--head",
         type=click.IntRange(min=0),
         default=None,
         metavar="N",
-        help="Only the first N lines of each task (per stream).",
+        help="Only the first N lines of each task (per stream); with --tail, "
+        "the first N and the last ones, each line once.",
     ),
     click.option(
         "--tail",
@@ -359,8 +360,9 @@ show_options = bundle(
         default=None,
         metavar="DIR",
         help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
-        ".err instead (as srun --output=%t). A job directory that is not "
-        "empty is refused; symlinks below DIR are never followed.",
+        ".err instead (as srun --output=%t); with line filters (--grep, "
+        "--head, --since...), the lines that pass them. A job directory that "
+        "is not empty is refused; symlinks below DIR are never followed.",
     ),
     click.option(
         "--force/--no-force",
@@ -410,7 +412,8 @@ label_options = bundle(
         "--unbuffered/--no-unbuffered",
         is_flag=True,
         help="Write data as it arrives, without assembling lines "
-        "(with -l, labels each write as flux job attach -l does).",
+        "(with -l, labels each write as flux job attach -l does); "
+        "the line options do not go with it.",
     ),
 )
 
