@@ -641,6 +641,34 @@ def model_record(job: MJob, line: MLine) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
+def model_template(job: MJob, line: MLine, template: list[tuple[str, str]]) -> bytes:
+    """One line through a --format template: each field as it is, or
+    through its format spec (numbers as numbers, the rest as text)."""
+    assert job.start is not None
+    values = {
+        "job": job.path.encode(),
+        "rank": str(line.rank).encode(),
+        "stream": line.stream.encode(),
+        "time": f"{line.ts - job.start:.3f}".encode(),
+        "timestamp": f"{line.ts:.6f}".encode(),
+        "line": line.text,
+        "eol": b"true" if line.eol else b"false",
+    }
+    numbers = {"rank": line.rank, "time": line.ts - job.start, "timestamp": line.ts}
+    literal = {"\\t": b"\t", "\\n": b"\n"}
+    out = b""
+    for kind, value in template:
+        name, _, spec = value.partition(":")
+        if kind == "text":
+            out += literal.get(value, value.encode())
+        elif not spec:
+            out += values[name]
+        else:
+            field = numbers.get(name, values[name].decode(errors="surrogateescape"))
+            out += format(field, spec).encode(errors="surrogateescape")
+    return out if out.endswith(b"\n") else out + b"\n"
+
+
 def model_lines_command(opts: Options) -> bytes:
     """lines: stdout (human, --json or --format)."""
     out = b""
@@ -650,22 +678,7 @@ def model_lines_command(opts: Options) -> bytes:
             if opts.json:
                 out += model_record(job, line)
             elif opts.template is not None:
-                assert job.start is not None
-                values = {
-                    "job": job.path.encode(),
-                    "rank": str(line.rank).encode(),
-                    "stream": line.stream.encode(),
-                    "time": f"{line.ts - job.start:.3f}".encode(),
-                    "timestamp": f"{line.ts:.6f}".encode(),
-                    "line": line.text,
-                    "eol": b"true" if line.eol else b"false",
-                }
-                literal = {"\\t": b"\t", "\\n": b"\n"}
-                record = b"".join(
-                    values[v] if k == "field" else literal.get(v, v.encode())
-                    for k, v in opts.template
-                )
-                out += record if record.endswith(b"\n") else record + b"\n"
+                out += model_template(job, line, opts.template)
             else:
                 assert job.start is not None
                 if opts.timestamps == "abs":
@@ -699,6 +712,8 @@ def model_split(opts: Options) -> dict[str, bytes]:
 # -- drawing option sets ----------------------------------------------------
 
 TEMPLATE_FIELDS = ["job", "rank", "stream", "time", "timestamp", "line", "eol"]
+# Format specs, as flux jobs --format takes them.
+TEMPLATE_SPECS = ["rank:>4", "rank:03d", "time:.1f", "timestamp:.2f", "line:>30", "stream:^8"]
 TEMPLATE_TEXT = ["|", " ", ": ", "\\t", "\\n", "[", "]"]
 FILTERS = ["tasks", "streams", "grep", "exclude", "since", "until", "head", "tail"]
 # The options each command is drawn with (a few at a time, so that the plain
@@ -763,7 +778,8 @@ def option_sets(draw: st.DrawFn, command: str) -> Options:
         form = draw(st.sampled_from(["json", "format", "timestamps"]))
         opts.json = form == "json"
         if form == "format":
-            piece = st.tuples(st.just("field"), st.sampled_from(TEMPLATE_FIELDS)) | st.tuples(
+            fields = st.sampled_from([*TEMPLATE_FIELDS, *TEMPLATE_SPECS])
+            piece = st.tuples(st.just("field"), fields) | st.tuples(
                 st.just("text"), st.sampled_from(TEMPLATE_TEXT)
             )
             opts.template = draw(st.lists(piece, min_size=1, max_size=6))
