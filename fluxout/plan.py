@@ -11,6 +11,7 @@ fast lane, the renderers) reads the ``Plan`` instead of deciding again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from fluxout.job import ALL_STREAMS
 if TYPE_CHECKING:
     from fluxout.watch import Request
 
-# The options that work on assembled lines, as the CLI spells them.
+# Options are named as the CLI spells them. Those that work on assembled lines:
 LINE_OPTIONS = (
     "--timestamps",
     "--head",
@@ -53,6 +54,23 @@ class PlanError(ValueError):
     """Options that cannot be used together (a usage error)."""
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """Two options that cannot be used together: ``option`` (which ``does``
+    something) with ``other``, or, when ``needs``, without it."""
+
+    option: str
+    does: str
+    other: str
+    needs: bool = False
+
+    def message(self, spelled: Callable[[str], str] = str) -> str:
+        """In words; ``spelled`` names an option as the user gave it."""
+        if self.needs:
+            return f"{spelled(self.option)} {self.does}: it cannot be used without {self.other}"
+        return f"{spelled(self.option)} {self.does}: it cannot be used with {spelled(self.other)}"
+
+
 def given(req: Request) -> list[str]:
     """The options a request uses, as the CLI spells them (defaults left out)."""
     used = {
@@ -78,22 +96,20 @@ def given(req: Request) -> list[str]:
     return [option for option, on in used.items() if on]
 
 
-def conflict(req: Request) -> str | None:
-    """Why the request's options cannot be used together, or None."""
+def conflict(req: Request) -> Conflict | None:
+    """Two of the request's options that cannot be used together, or None."""
     options = given(req)
-    for option, what, others in EXCLUSIVE:
+    for option, does, others in EXCLUSIVE:
         if option in options:
             for other in options:
                 if other in others:
-                    return f"{option} {what}: it cannot be used with {other}"
+                    return Conflict(option, does, other)
     if req.force and req.split is None:
-        return "--force replaces the files of --split: it cannot be used without --split"
+        return Conflict("--force", "replaces the files of --split", "--split", needs=True)
     if req.command == "events" and "output" not in req.eventlogs:
         for option in OUTPUT_SELECTORS:
             if option in options:
-                return (
-                    f"{option} selects output events: it cannot be used without --eventlog output"
-                )
+                return Conflict(option, "selects output events", "--eventlog output", needs=True)
     return None
 
 
@@ -127,7 +143,7 @@ class Plan:
         be used together."""
         why = conflict(req)
         if why is not None:
-            raise PlanError(why)
+            raise PlanError(why.message())
         filters = req.filters().active
         highlight = bool(req.highlight) and any(color)
         renderer = _renderer(req)

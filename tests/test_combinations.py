@@ -207,6 +207,37 @@ def test_options_that_would_be_ignored_are_usage_errors(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("variable", "args", "message"),
+    [
+        (
+            "FLUXOUT_GREP",
+            ("cat", "-u"),
+            "-u writes events, not lines: it cannot be used with FLUXOUT_GREP (for --grep)",
+        ),
+        (
+            "FLUXOUT_CAT_UNBUFFERED",
+            ("cat", "--head", "1"),
+            "FLUXOUT_CAT_UNBUFFERED (for -u) writes events, not lines: it cannot be used "
+            "with --head",
+        ),
+        (
+            "FLUXOUT_JSON",
+            ("lines", "--format", "{line}"),
+            "--format writes each line through its template: it cannot be used with "
+            "FLUXOUT_JSON (for --json)",
+        ),
+    ],
+)
+def test_an_option_set_in_the_environment_is_named_by_its_variable(
+    variable: str, args: tuple[str, ...], message: str, capsysbinary, monkeypatch
+) -> None:
+    monkeypatch.setenv(variable, "1")
+    out, err, rc = cli(capsysbinary, *args, HELLO)
+    help_hint = f" (see fluxout {args[0]} --help)\n".encode()
+    assert (out, err, rc) == (b"", b"fluxout: " + message.encode() + help_hint, 2)
+
+
 def test_lines_timestamps_choose_the_time_column(capsysbinary) -> None:
     args = ("-t", "0", "--stream", "stdout", HELLO)
     rel = cli(capsysbinary, "lines", *args)[0].splitlines()
