@@ -108,6 +108,8 @@ class LineFilter:
         # While holding, each line kept is numbered, so that the first lines
         # (--head) and the last ones (--tail) go out in the order they came.
         self._holding = self.tail is not None
+        self._window = self.since is not None or self.until is not None
+        self._patterns = bool(self.include or self.exclude)
         self._seq = 0
         self._first: list[tuple[int, Line]] = []
         self._tails: dict[tuple[str, int], deque[tuple[int, Line]]] = {}
@@ -137,17 +139,16 @@ class LineFilter:
     def apply(self, lines: Iterable[Line]) -> list[Line]:
         """The lines to show now; with --tail, until the history is read,
         none: they are held for ``release``."""
-        window = self.since is not None or self.until is not None
-        patterns = bool(self.include or self.exclude)
-        head = self.head
-        if head is None and not self._holding:  # grep, since/until: no count
-            return [
-                line
-                for line in lines
-                if not (window and not self._in_window(line))
-                and not (patterns and not self._matches(line.text))
-            ]
+        window, patterns, head = self._window, self._patterns, self.head
         out: list[Line] = []
+        if head is None and not self._holding:  # grep, since/until: no count
+            for line in lines:
+                if window and not self._in_window(line):
+                    continue
+                if patterns and not self._matches(line.text):
+                    continue
+                out.append(line)
+            return out
         counts = self._counts
         for line in lines:
             if window and not self._in_window(line):

@@ -225,6 +225,7 @@ class JobOutput:
         self.completion = Completion()
         self.select = Selection(opts.tasks)
         self.filters = opts.filters
+        self._filtering = opts.filters.active
         # Which fast lane this job's data events take (None: only the careful path).
         self._lane = opts.lane
         self.lane = FastLane(
@@ -392,8 +393,12 @@ class JobOutput:
             self.out.job_event(*format_event(event, "exec", zero))
 
     def _emit(self, lines: list[Line]) -> None:
-        """Assembled lines, through the line filters."""
-        self._show(self.filters.apply(lines) if self.filters.active else lines)
+        """Assembled lines, through the line filters (once per event: kept short)."""
+        if self._filtering:
+            lines = self.filters.apply(lines)
+        if lines:
+            start = self.filters.start
+            self.out.lines(lines, start if start is not None else self.zero)
 
     def _show(self, lines: list[Line]) -> None:
         """Lines past the filters (or held by them until now), to the renderer."""
