@@ -857,7 +857,7 @@ def test_every_job_in_every_plain_form(case: str, form: str) -> None:
         assert (out, err) == (model_lines_command(opts), b"")
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(opts=option_sets("cat"))
 def test_cat_options_compose(opts: Options) -> None:
     out, err, rc = run_quietly(opts.request("cat"))
@@ -867,7 +867,7 @@ def test_cat_options_compose(opts: Options) -> None:
     assert err == want_err
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(opts=option_sets("lines"))
 def test_lines_options_compose(opts: Options) -> None:
     out, err, rc = run_quietly(opts.request("lines"))
@@ -875,7 +875,7 @@ def test_lines_options_compose(opts: Options) -> None:
     assert out == model_lines_command(opts)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(opts=option_sets("split"))
 def test_split_options_compose(opts: Options) -> None:
     with tempfile.TemporaryDirectory() as tmp:
