@@ -518,6 +518,8 @@ PARAMETERS = {
     "-t": "tasks",
     "--stream": "stream",
     "-L": "log_level",
+    "-q": "quiet",
+    "-v": "verbose",
 }
 
 

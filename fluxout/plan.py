@@ -44,6 +44,7 @@ EXCLUSIVE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("-u", "writes events, not lines", LINE_OPTIONS),
     ("--format", "writes each line through its template", ("--json", "--timestamps")),
     ("--json", "writes each line's timestamp as a number", ("--timestamps",)),
+    ("-q", "shows no job shell log messages", ("-L", "-v")),
 )
 
 # Options that select among output events (events: of the output eventlog).
@@ -92,6 +93,8 @@ def given(req: Request) -> list[str]:
         "-t": req.tasks is not None,
         "--stream": req.streams != ALL_STREAMS,
         "-L": req.log_level < 7,
+        "-q": req.quiet,
+        "-v": req.verbose,
     }
     return [option for option, on in used.items() if on]
 

@@ -184,6 +184,14 @@ def test_unbuffered_writes_events_not_lines(
             "--json writes each line's timestamp as a number: it cannot be used with --timestamps",
         ),
         (
+            ("follow", "-q", "-L", "error"),
+            "-q shows no job shell log messages: it cannot be used with -L",
+        ),
+        (
+            ("cat", "-v", "--quiet"),
+            "-q shows no job shell log messages: it cannot be used with -v",
+        ),
+        (
             ("events", "--eventlog", "main", "-t", "0"),
             "-t selects output events: it cannot be used without --eventlog output",
         ),
