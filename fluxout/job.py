@@ -58,7 +58,7 @@ class Renderer(Protocol):
 
     def raw(self, stream: str, data: bytes) -> None: ...
     def raw_many(self, fd: int, chunks: list[bytes]) -> None: ...
-    def line_prefix(self, fd: int, rank: int) -> bytes | None: ...
+    def line_prefix(self, fd: int, rank: int) -> bytes: ...
     def json_job(self) -> str | None: ...
     def event(self, stream: str, rank: str, data: bytes) -> None: ...
     def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
@@ -97,7 +97,8 @@ class OutputOptions:
 
     tasks: IdSet | None = None
     streams: frozenset[str] = ALL_STREAMS
-    mode: str = "raw"  # raw, event (attach -l -u), lines, split
+    mode: str = "raw"  # raw, event (attach -l -u), lines, split: Plan.data
+    lane: str | None = "raw"  # the fast lane: raw, labelled, json or None: Plan.lane
     log_level: int = 7
     follow: bool = False
     summary: bool = False
@@ -224,8 +225,9 @@ class JobOutput:
         self.completion = Completion()
         self.select = Selection(opts.tasks)
         self.filters = opts.filters
+        self._filtering = opts.filters.active
         # Which fast lane this job's data events take (None: only the careful path).
-        self._lane = self._lane_mode()
+        self._lane = opts.lane
         self.lane = FastLane(
             self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
         )
@@ -286,18 +288,6 @@ class JobOutput:
         """Whether the fast lane can write this job's data events."""
         return self._lane is not None
 
-    def _lane_mode(self) -> str | None:
-        """Which fast lane this job's data events can take, if any."""
-        if self.filters.active:
-            return None
-        if self.opts.mode == "raw":
-            return "raw"
-        if self.opts.mode != "lines":
-            return None
-        if self.out.line_prefix(0, 0) is not None:
-            return "labelled"
-        return "json" if self.out.json_job() is not None else None
-
     def _careful(self, lineno: int, line: bytes) -> None:
         """One line the fast lane does not take."""
         if type(line) is bytes:  # problems are told of the line without its newline
@@ -320,17 +310,14 @@ class JobOutput:
         if self.lane.mode == "json":  # the lane puts the ranks in the records
             return ""
         fd = 0 if rec.stream == "stdout" else 1
-        labels = [self.out.line_prefix(fd, rank) for rank in selected]
-        if any(label is None for label in labels):
-            return None
-        texts = [label.decode() for label in labels if label is not None]
+        texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
         return texts[0] if len(texts) == 1 else texts
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
         if not self._history_read:
             self._history_read = True
-            self._emit(self.filters.release())
+            self._show(self.filters.release())
         if self.pending is not None and (shown := self.pending.line(self.zero)):
             # Caught up and still not running: say why, as attach does.
             self.out.status(f"{self.name} {shown[0]}", shown[1])
@@ -354,7 +341,7 @@ class JobOutput:
         if self.opts.mode == "lines":
             self._emit(self.assembler.end_all())
         self._history_read = True
-        self._emit(self.filters.release())
+        self._show(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
         return self._status() if complete else ExitStatus.ERROR
@@ -406,8 +393,15 @@ class JobOutput:
             self.out.job_event(*format_event(event, "exec", zero))
 
     def _emit(self, lines: list[Line]) -> None:
-        if self.filters.active:
+        """Assembled lines, through the line filters (once per event: kept short)."""
+        if self._filtering:
             lines = self.filters.apply(lines)
+        if lines:
+            start = self.filters.start
+            self.out.lines(lines, start if start is not None else self.zero)
+
+    def _show(self, lines: list[Line]) -> None:
+        """Lines past the filters (or held by them until now), to the renderer."""
         if lines:
             # Line times are shown relative to the job's start (its "start"
             # event, or the output header when there is no main eventlog).

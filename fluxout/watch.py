@@ -26,6 +26,7 @@ from fluxout.job import (
     OutputOptions,
     Renderer,
 )
+from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
@@ -82,24 +83,6 @@ class Request:
             tail=self.tail,
         )
 
-    def mode(self, several: bool) -> str:
-        """How job data is written: as is, per event (attach -l -u), per line, to files."""
-        if self.command == "lines":
-            return "lines"
-        if self.split is not None:
-            return "split"
-        if self.unbuffered:
-            return "event" if self.label else "raw"
-        line_level = (
-            self.label
-            or self.timestamps
-            or several
-            or self.coalesce
-            or self.highlight
-            or self.filters().active
-        )
-        return "lines" if line_level else "raw"
-
 
 def job_short_name(arg: str) -> str:
     """How a job is named in a prefix: its id as given, or a path's last part."""
@@ -123,16 +106,19 @@ def split_job_name(arg: str) -> str:
     return name if safe_component(name) else "job"
 
 
-def _renderer(req: Request, output: Output, job: str, index: int, several: bool) -> TextRenderer:
+def _renderer(
+    req: Request, plan: Plan, output: Output, job: str, index: int, several: bool
+) -> TextRenderer:
     from fluxout.render.styles import JOB_PALETTE
 
-    if req.command == "events":
+    if plan.renderer == "events":
         return EventsRenderer(output, job, req.json)
-    if req.command == "lines":
-        return LinesRenderer(output, job, req.json, req.template)
-    if req.split is not None:
+    if plan.renderer == "records":
+        return LinesRenderer(output, job, req.json, req.template, req.timestamps)
+    if plan.renderer == "split":
         from fluxout.render.split import SplitRenderer
 
+        assert req.split is not None
         return SplitRenderer(
             output, req.split, split_job_name(job), req.force, req.tasks, req.streams
         )
@@ -141,10 +127,10 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
         timestamps=req.timestamps,
         prefix=f"{job_short_name(job)}: " if several else "",
         pad=output.terminal.stdout_tty and output.color[0],
-        highlight=list(req.highlight),
+        highlight=list(req.highlight) if plan.highlight else [],
     )
     style = JOB_PALETTE[index % len(JOB_PALETTE)]
-    if req.coalesce:
+    if plan.renderer == "coalesce":
         from fluxout.render.coalesce import CoalesceRenderer
 
         return CoalesceRenderer(output, fmt, style, live=req.follow)
@@ -170,7 +156,7 @@ def _status_after(req: Request, terminal: Terminal) -> float | None:
 class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
-    def __init__(self, req: Request, arg: str, out: TextRenderer, mode: str) -> None:
+    def __init__(self, req: Request, plan: Plan, arg: str, out: TextRenderer) -> None:
         from fluxout.sources.target import open_target
 
         self.arg = arg
@@ -180,7 +166,8 @@ class _Job:
         opts = OutputOptions(
             tasks=req.tasks,
             streams=req.streams,
-            mode=mode,
+            mode=plan.data,
+            lane=plan.lane,
             log_level=req.log_level,
             follow=req.follow,
             summary=req.follow and req.command != "lines",
@@ -334,23 +321,23 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
         escape=term.escapes(),
     )
     several = len(req.jobs) > 1
-    renderers = [_renderer(req, output, arg, i, several) for i, arg in enumerate(req.jobs)]
+    plan = Plan.of(req, several, output.color)
+    renderers = [_renderer(req, plan, output, arg, i, several) for i, arg in enumerate(req.jobs)]
     try:
-        if req.command == "events":
+        if plan.command == "events":
             return _run_events(req, renderers)
-        return _run_output(req, renderers, several)
+        return _run_output(req, plan, renderers, several)
     finally:
         for out in renderers:
             out.close()
 
 
-def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> int:
-    mode = req.mode(several)
+def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several: bool) -> int:
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
-            job = _Job(req, arg, out, mode)
+            job = _Job(req, plan, arg, out)
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))
             continue

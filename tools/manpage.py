@@ -289,7 +289,9 @@ STATUS_ERRORS = (
     ),
     (
         "2",
-        "A usage error: an unknown option, or a bad jobid, idset or option value.",
+        "A usage error: an unknown option, a bad jobid, idset or option value, "
+        "or two options that cannot be used together (one of them would be "
+        "ignored).",
     ),
     (
         "130",

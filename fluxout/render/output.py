@@ -129,12 +129,9 @@ class TextRenderer:
         """Many pieces of job bytes (and cached labels) for one stream at once."""
         self.sink.write_many(fd, chunks, sum(map(len, chunks)))
 
-    def line_prefix(self, fd: int, rank: int) -> bytes | None:
-        """The bytes before each whole line of a task, when that is all the
-        decoration there is (the fast lane); None when lines need more."""
-        fmt = self.fmt
-        if type(self) is not TextRenderer or not fmt.label or fmt.timestamps or fmt.highlight:
-            return None
+    def line_prefix(self, fd: int, rank: int) -> bytes:
+        """The bytes before each whole line of a task: the job's name and
+        the task's label (the labelled fast lane, when the plan has it)."""
         return self._prefixes[fd] + self.label(fd, rank)
 
     def json_job(self) -> str | None:
