@@ -198,8 +198,19 @@ def take_notice(
 class JobOutput:
     """The cat/follow/lines pipeline of one job, fed chunk by chunk."""
 
-    def __init__(self, name: str, has_main: bool, opts: OutputOptions, out: Renderer) -> None:
-        self.name = name
+    def __init__(
+        self,
+        name: str,
+        has_main: bool,
+        opts: OutputOptions,
+        out: Renderer,
+        *,
+        label: str | None = None,
+    ) -> None:
+        self.name = name  # the JOB argument's source: a path, or a jobid
+        # How messages about the job's life name it: its jobid when known,
+        # else what the caller says (a saved job's short name).
+        self._label = label if label is not None else name
         self.opts = opts
         self.out = out
         self.problems = Problems(name, out.warning)
@@ -221,6 +232,11 @@ class JobOutput:
         self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
+
+    @property
+    def label(self) -> str:
+        """The job as exception lines and the exit summary name it."""
+        return self.info.jobid or self._label
 
     # -- feeding ----------------------------------------------------------
 
@@ -350,7 +366,7 @@ class JobOutput:
         if event.name == "start" and self.filters.start is None:
             self.filters.start = event.timestamp
         if event.name == "exception" and event.context.get("severity") == 0:
-            self.out.exception(format_exception(event, self.name, self.zero))
+            self.out.exception(format_exception(event, self.label, self.zero))
         if event.name in WAITING:
             self._waiting = WAITING[event.name]
         elif event.name in ("start", "exception", "clean"):
@@ -455,10 +471,10 @@ class JobOutput:
         if self.opts.follow and self.has_main:
             status, message = self.info.exit_status()
             if message:
-                self.out.error(f"{self.name}: {message}")
+                self.out.error(f"{self.label}: {message}")
             if self.opts.summary:
-                for line in failure_summary(self.info, self.redirects):
-                    self.out.error(f"{self.name}: {line}")
+                for line in failure_summary(self.info, self.redirects, status):
+                    self.out.error(f"{self.label}: {line}")
         self.problems.summary()
         if self.problems.errors and status == ExitStatus.SUCCESS:
             status = ExitStatus.ERROR

@@ -13,6 +13,7 @@ from typing import Any
 
 from fluxout.eventlog import Event
 from fluxout.exit import ExitStatus
+from fluxout.jobid import jobid_of_service
 
 # Events of the main eventlog after which a job will never run.
 _TERMINAL = ("finish", "clean")
@@ -57,6 +58,7 @@ class JobInfo:
     finish_status: int | None = None
     clean: bool = False
     task_exits: list[dict[str, Any]] = field(default_factory=list)
+    jobid: str | None = None  # as the exec eventlog's shell.init names it
 
     def feed_main(self, event: Event) -> None:
         if self.submit_time is None:
@@ -76,6 +78,10 @@ class JobInfo:
     def feed_exec(self, event: Event) -> None:
         if event.name == "shell.task-exit":
             self.task_exits.append(event.context)
+        elif event.name == "shell.init" and self.jobid is None:
+            service = event.context.get("service")
+            if isinstance(service, str):
+                self.jobid = jobid_of_service(service)
 
     @property
     def started(self) -> bool:

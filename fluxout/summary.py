@@ -23,12 +23,13 @@ def _task_outcome(exit_ctx: dict[str, Any]) -> str | None:
     return None
 
 
-def failure_summary(info: JobInfo, redirects: list[Redirect]) -> list[str]:
-    """Lines saying which tasks failed and how, the exceptions, redirected streams.
+def failure_summary(info: JobInfo, redirects: list[Redirect], code: int) -> list[str]:
+    """Lines saying which tasks failed and how, the exceptions not shown
+    already, redirected streams, for a job that exited with ``code``.
 
-    Empty when the job succeeded.
+    Empty when the job succeeded. A fatal exception was printed as it came,
+    as attach prints it: it is not repeated.
     """
-    code, _ = info.exit_status()
     if code == 0:
         return []
     lines: list[str] = []
@@ -46,6 +47,8 @@ def failure_summary(info: JobInfo, redirects: list[Redirect]) -> list[str]:
         lines.append("the job never started")
     for event in info.exceptions:
         ctx = event.context
+        if ctx.get("severity") == 0:
+            continue  # printed when it came
         note = ctx.get("note") or ""
         lines.append(
             f"exception type={ctx.get('type', 'unknown')} severity={ctx.get('severity', '?')}"

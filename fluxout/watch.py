@@ -102,6 +102,17 @@ def job_short_name(arg: str) -> str:
     return Path(arg.rstrip("/")).name or arg
 
 
+def job_label(source: Source, arg: str) -> str:
+    """How messages about a job's life name it: a live job by its jobid; a
+    saved one by the jobid its files give, else by its short name (never
+    the whole path, which says nothing more)."""
+    from fluxout.sources.file import PathSource, StdinSource
+
+    if isinstance(source, (PathSource, StdinSource)):
+        return source.jobid or job_short_name(arg)
+    return source.name
+
+
 def split_job_name(arg: str) -> str:
     """The job's directory under --split DIR: always one safe path component."""
     from fluxout.render.split import safe_component
@@ -160,7 +171,14 @@ class _Job:
             summary=req.follow and req.command != "lines",
             filters=req.filters(),
         )
-        self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
+        eventlogs = self.source.eventlogs
+        self.pipeline = JobOutput(
+            self.source.name,
+            "main" in eventlogs,
+            opts,
+            out,
+            label=job_label(self.source, arg),
+        )
 
 
 def _job_failed(
