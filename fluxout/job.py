@@ -205,6 +205,7 @@ class JobOutput:
         opts: OutputOptions,
         out: Renderer,
         *,
+        has_exec: bool = True,
         label: str | None = None,
     ) -> None:
         self.name = name  # the JOB argument's source: a path, or a jobid
@@ -227,6 +228,7 @@ class JobOutput:
         )
         self.zero: float | None = None
         self.has_main = has_main
+        self.has_exec = has_exec
         self.redirects: list[Redirect] = []
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
@@ -326,7 +328,10 @@ class JobOutput:
             return self.info.clean or (
                 self.info.finish_status is not None and self.completion.complete
             )
-        return self.completion.complete
+        # Without the main eventlog: all output ended, or the exec
+        # eventlog says the shells are done (a task that never started
+        # sends no eof).
+        return self.completion.complete or self.info.complete_status is not None
 
     def finish(self, complete: bool = True) -> int:
         """End of input: flush what is held; return the exit status.
@@ -468,17 +473,29 @@ class JobOutput:
 
     def _status(self) -> int:
         status: int = ExitStatus.SUCCESS
-        if self.opts.follow and self.has_main:
-            status, message = self.info.exit_status()
-            if message:
-                self.out.error(f"{self.label}: {message}")
-            if self.opts.summary:
-                for line in failure_summary(self.info, self.redirects, status):
-                    self.out.error(f"{self.label}: {line}")
+        if self.opts.follow:
+            known = self.info.exit_status() if self.has_main else self.info.exec_exit_status()
+            if known is None:
+                self.out.warning(f"{self.label}: warning: {self._unknown_status()}")
+            else:
+                status, message = known
+                if message:
+                    self.out.error(f"{self.label}: {message}")
+                if self.opts.summary:
+                    for line in failure_summary(self.info, self.redirects, status, self.has_main):
+                        self.out.error(f"{self.label}: {line}")
         self.problems.summary()
         if self.problems.errors and status == ExitStatus.SUCCESS:
             status = ExitStatus.ERROR
         return status
+
+    def _unknown_status(self) -> str:
+        """Why follow cannot give the job's exit status (no main eventlog)."""
+        if not self.has_exec:
+            why = "no main or exec eventlog"
+        else:
+            why = "no main eventlog, and no complete event in the exec eventlog"
+        return f"{why}: the job's exit status is unknown (exiting 0)"
 
 
 def _slices(data: bytes) -> Iterator[bytes]:

@@ -23,12 +23,15 @@ def _task_outcome(exit_ctx: dict[str, Any]) -> str | None:
     return None
 
 
-def failure_summary(info: JobInfo, redirects: list[Redirect], code: int) -> list[str]:
+def failure_summary(
+    info: JobInfo, redirects: list[Redirect], code: int, has_main: bool = True
+) -> list[str]:
     """Lines saying which tasks failed and how, the exceptions not shown
     already, redirected streams, for a job that exited with ``code``.
 
     Empty when the job succeeded. A fatal exception was printed as it came,
-    as attach prints it: it is not repeated.
+    as attach prints it: it is not repeated. Without the main eventlog
+    (``has_main`` false) nothing is known of the job's start.
     """
     if code == 0:
         return []
@@ -43,7 +46,7 @@ def failure_summary(info: JobInfo, redirects: list[Redirect], code: int) -> list
         ids = IdSet.of(ranks)
         noun = "task" if len(ids) == 1 else "tasks"
         lines.append(f"{noun} {ids.format()} {outcome}")
-    if not info.started:
+    if has_main and not info.started:
         lines.append("the job never started")
     for event in info.exceptions:
         ctx = event.context

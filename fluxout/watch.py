@@ -177,6 +177,7 @@ class _Job:
             "main" in eventlogs,
             opts,
             out,
+            has_exec="exec" in eventlogs,
             label=job_label(self.source, arg),
         )
 
