@@ -481,7 +481,9 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
     The exit status is the one flux job attach gives. Ctrl-C detaches
-    (status 130): it never cancels the job.
+    (status 130): it never cancels the job. A saved job whose files lack
+    its end is followed as tail -f does, until they hold it; on a terminal
+    a status line says what they lack.
     """
     _run(
         _request("follow", jobs, streams=_streams(stream), follow=True, **kw),

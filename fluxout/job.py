@@ -7,7 +7,7 @@ core can follow several jobs at once; it never reads or prints by itself.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -207,11 +207,16 @@ class JobOutput:
         *,
         has_exec: bool = True,
         label: str | None = None,
+        saved: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name  # the JOB argument's source: a path, or a jobid
         # How messages about the job's life name it: its jobid when known,
         # else what the caller says (a saved job's short name).
         self._label = label if label is not None else name
+        # A saved job's files by eventlog: while follow waits for them to
+        # grow, the status line names the one that lacks the job's end.
+        # None for a live job or a pipe.
+        self.saved = saved
         self.opts = opts
         self.out = out
         self.problems = Problems(name, out.warning)
@@ -234,6 +239,8 @@ class JobOutput:
         self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
+        self._saved_wait: str | None = None  # the status line of a saved job that waits
+        self._fed = True  # anything fed since the last idle
 
     @property
     def label(self) -> str:
@@ -243,6 +250,10 @@ class JobOutput:
     # -- feeding ----------------------------------------------------------
 
     def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        self._fed = True
+        if self._saved_wait is not None:
+            self._saved_wait = None
+            self.out.status("")  # the file grew: its output goes where the status was
         if isinstance(chunk, Notice):
             self._notice(eventlog, chunk)
             self.out.batch_done()
@@ -321,9 +332,25 @@ class JobOutput:
         if not self._history_read:
             self._history_read = True
             self._emit(self.filters.release())
-        if self.opts.follow and self._waiting and not self.info.started:
+        over = self._over()
+        if not self.opts.follow or over:
+            pass
+        elif self.saved is not None:
+            # A saved job that is not over: its files are polled as tail -f
+            # does; on a terminal, say what they lack.
+            if self._fed:
+                text = self._saved_lack()
+                if text != self._saved_wait:
+                    self._saved_wait = text
+                    self.out.status(text)
+        elif self._waiting and not self.info.started:
             # Caught up and still not running: say why, on a terminal.
             self.out.status(f"{self.name}: {self._waiting}")
+        self._fed = False
+        return over
+
+    def _over(self) -> bool:
+        """Whether what was read holds the job's end."""
         if self.has_main:
             return self.info.clean or (
                 self.info.finish_status is not None and self.completion.complete
@@ -332,6 +359,44 @@ class JobOutput:
         # eventlog says the shells are done (a task that never started
         # sends no eof).
         return self.completion.complete or self.info.complete_status is not None
+
+    def _saved_lack(self) -> str:
+        """What a saved job that is not over lacks, as the status line says it."""
+        files = self.saved or {}
+        info = self.info
+        if self.has_main and info.finish_status is None:
+            where = "main"
+            if info.state_event is None:
+                lack = "no event yet"
+            elif info.started:
+                lack = "the job has not finished (no finish event yet)"
+            elif info.fatal:
+                lack = "no clean event yet"
+            else:
+                lack = f"the job has not started (its last event is {info.state_event})"
+        elif "output" in files:
+            where, lack = "output", self._output_lack()
+        elif self.has_main:
+            where, lack = "main", "no clean event yet"
+        else:
+            where, lack = "exec", "no complete event yet"
+        return f"waiting for more of {files.get(where, f'the {where} eventlog')}: {lack}"
+
+    def _output_lack(self) -> str:
+        """Which streams of which tasks have not ended ("no eof from tasks [2-3] yet")."""
+        expected = self.completion.expected
+        if expected is None:
+            return "no header yet"
+        missing = {
+            stream: _missing(n, self.completion.ended[stream]) for stream, n in expected.items()
+        }
+        missing = {stream: ids for stream, ids in missing.items() if ids}
+        if not missing:
+            return "no end of the job yet"
+        if len(set(missing.values())) == 1 and len(missing) == len(expected):
+            return f"no eof from {_tasks(next(iter(missing.values())))} yet"
+        parts = [f"no {stream} eof from {_tasks(ids)}" for stream, ids in missing.items()]
+        return ", ".join(parts) + " yet"
 
     def finish(self, complete: bool = True) -> int:
         """End of input: flush what is held; return the exit status.
@@ -496,6 +561,24 @@ class JobOutput:
         else:
             why = "no main eventlog, and no complete event in the exec eventlog"
         return f"{why}: the job's exit status is unknown (exiting 0)"
+
+
+def _missing(count: int, ended: set[int]) -> IdSet:
+    """The ranks 0 to count-1 not in ended, as ranges (a header may claim
+    many tasks: this costs what ended holds, not what it claims)."""
+    ranges: list[tuple[int, int]] = []
+    low = 0
+    for rank in sorted(r for r in ended if 0 <= r < count):
+        if rank > low:
+            ranges.append((low, rank - 1))
+        low = rank + 1
+    if low < count:
+        ranges.append((low, count - 1))
+    return IdSet(ranges)
+
+
+def _tasks(ids: IdSet) -> str:
+    return f"task {ids.format()}" if len(ids) == 1 else f"tasks {ids.format()}"
 
 
 def _slices(data: bytes) -> Iterator[bytes]:

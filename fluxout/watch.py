@@ -113,6 +113,16 @@ def job_label(source: Source, arg: str) -> str:
     return source.name
 
 
+def _saved_files(source: Source) -> dict[str, str] | None:
+    """A saved job's files by eventlog (follow names them while it waits
+    for them to grow); None for a live job or a pipe."""
+    from fluxout.sources.file import PathSource
+
+    if not isinstance(source, PathSource):
+        return None
+    return {eventlog: str(path) for eventlog, path in source.files.items()}
+
+
 def split_job_name(arg: str) -> str:
     """The job's directory under --split DIR: always one safe path component."""
     from fluxout.render.split import safe_component
@@ -179,6 +189,7 @@ class _Job:
             out,
             has_exec="exec" in eventlogs,
             label=job_label(self.source, arg),
+            saved=_saved_files(self.source),
         )
 
 

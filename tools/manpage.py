@@ -306,7 +306,10 @@ STATUS_ERRORS = (
 JOB_STATUS = (
     "the status `flux job attach` gives for the job: the highest exit code of "
     "its tasks, 128 plus the signal number for a task killed by a signal, or 1 "
-    "for a job that never ran or was ended by a fatal exception."
+    "for a job that never ran or was ended by a fatal exception. A saved job "
+    "without its main eventlog gets the status its exec eventlog's `complete` "
+    "event gives; without that either, the status is unknown: a warning says "
+    "so, and the status is 0."
 )
 
 ENVIRONMENT = (
@@ -410,6 +413,16 @@ PAGES: dict[str, Page] = {
             "fluxout follow waits for each *JOB* to start, prints its output "
             "as the tasks write it, and exits once all of it has been "
             "written. A saved eventlog is read to its end.",
+            "The files of a saved job that lack its end (a copy taken while "
+            "it ran: no `clean` event, and tasks whose output has no eof) "
+            "are polled as tail(1) `-f` polls a file. In a pipe nothing is "
+            "said; the status line on a terminal is, for instance, "
+            "`waiting for more of saved/output.eventlog: no eof from tasks "
+            "[2-3] yet`.",
+            "Exception lines, as attach prints them, and the summary of a "
+            "job that failed name the job by its jobid; a saved job by the "
+            "jobid its exec eventlog (`shell.init`) or its directory's name "
+            "gives, else by its directory's or file's name.",
             *OUTPUT_PROSE,
             *JOB_PROSE,
         ),
