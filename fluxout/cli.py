@@ -526,7 +526,12 @@ def events(
     follow_: bool,
     **kw: Any,
 ) -> None:
-    """Print eventlog events (output, main, exec), merged by time."""
+    """Print eventlog events (output, main, exec), merged by time.
+
+    Times are seconds since the job's submit (the first event of its main
+    eventlog), whichever eventlogs are shown; for a job read without its
+    main eventlog, since the first event read.
+    """
     chosen = frozenset(("main", "exec", "output")) if "all" in eventlogs else frozenset(eventlogs)
     _run(
         _request(
@@ -560,7 +565,7 @@ def events(
     metavar="TEMPLATE",
     callback=lambda ctx, param, value: _check_template(value),
     help="Write each line through TEMPLATE, with fields {job} {rank} {stream} "
-    "{time} (seconds since start) {timestamp} {line} {eol}, each with an "
+    "{time} (seconds since the job's submit) {timestamp} {line} {eol}, each with an "
     "optional format spec as flux jobs --format takes ({rank:>4}); \\n and "
     "\\t are newline and tab.",
 )
@@ -573,7 +578,11 @@ def events(
     help="Keep printing new lines.",
 )
 def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any) -> None:
-    """One record per assembled line: time, rank, stream and text."""
+    """One record per assembled line: time, rank, stream and text.
+
+    Times are seconds since the job's submit, as in events (for a job read
+    without its main eventlog, since the first event read).
+    """
     _run(
         _request(
             "lines",

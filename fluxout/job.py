@@ -88,6 +88,10 @@ class OutputOptions:
     follow: bool = False
     summary: bool = False
     filters: LineFilter = field(default_factory=LineFilter)
+    # What line times count from: the job's "start" (--timestamps=rel), or
+    # its "submit" (lines, as events: the first event read without a main
+    # eventlog).
+    origin: str = "start"
 
 
 class Selection:
@@ -232,6 +236,7 @@ class JobOutput:
             self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
         )
         self.zero: float | None = None
+        self.first_time: float | None = None  # of the first event read, of any eventlog
         self.has_main = has_main
         self.has_exec = has_exec
         self.redirects: list[Redirect] = []
@@ -424,6 +429,8 @@ class JobOutput:
             self._output(lines)
             return
         for event in decode_events(lines, self.problems, eventlog, self.firsts[eventlog]):
+            if self.first_time is None:
+                self.first_time = event.timestamp
             if eventlog == "main":
                 self._main(event)
             else:
@@ -447,10 +454,17 @@ class JobOutput:
         if self.filters.active:
             lines = self.filters.apply(lines)
         if lines:
-            # Line times are shown relative to the job's start (its "start"
-            # event, or the output header when there is no main eventlog).
-            start = self.filters.start
-            self.out.lines(lines, start if start is not None else self.zero)
+            self.out.lines(lines, self._origin())
+
+    def _origin(self) -> float | None:
+        """What line times count from: the job's start (its "start" event,
+        or the output header when there is no main eventlog), or for
+        ``lines`` its submit (the first event read, without a main one)."""
+        if self.opts.origin == "submit":
+            submit = self.info.submit_time
+            return submit if submit is not None else self.first_time
+        start = self.filters.start
+        return start if start is not None else self.zero
 
     def _output(self, lines: list[tuple[int, bytes]]) -> None:
         for rec in self.decoder.decode(lines):
@@ -519,6 +533,8 @@ class JobOutput:
 
     def _other(self, rec: OutputRecord) -> None:
         if isinstance(rec, Header):
+            if self.first_time is None:
+                self.first_time = rec.timestamp
             self.completion.header(dict(rec.count))
             count = rec.count.get("stdout")
             if isinstance(count, int):

@@ -180,6 +180,7 @@ class _Job:
             follow=req.follow,
             summary=req.follow and req.command != "lines",
             filters=req.filters(),
+            origin="submit" if req.command == "lines" else "start",
         )
         eventlogs = self.source.eventlogs
         self.pipeline = JobOutput(

@@ -448,7 +448,7 @@ PAGES: dict[str, Page] = {
             "the main eventlog (`submit` to `clean`), the execution eventlog "
             "(`guest.exec.eventlog`) and the output eventlog (`guest.output`, "
             "RFC 24), merged in time order. Each line shows the time since "
-            "the job's first event, the eventlog and event name, and the "
+            "the job's submit, the eventlog and event name, and the "
             "event's context as JSON, as in "
             '`0.299s: main.finish {"status":768}`.',
             "`--json` writes JSON Lines instead: one object per event with "
@@ -483,7 +483,8 @@ PAGES: dict[str, Page] = {
         description=(
             "fluxout lines prints one record per line of output, reassembled "
             "per task and stream: the time it was written (seconds since the "
-            "job started), the task rank, the stream and the text.",
+            "job's submit, the origin fluxout-events(1) counts from), the "
+            "task rank, the stream and the text.",
             "`--json` writes JSON Lines (schema 1) instead: one object per "
             "line with `job` (the *JOB* argument as given), `rank` (an "
             "integer), `stream`, `line` (the text without its newline), `eol` "
