@@ -23,7 +23,14 @@ from fluxout.eventlog import (
 )
 from fluxout.exit import ExitStatus
 from fluxout.idset import IdSet
-from fluxout.job import ALL_STREAMS, Completion, Problems, Selection, take_notice
+from fluxout.job import (
+    ALL_STREAMS,
+    Completion,
+    Problems,
+    Selection,
+    no_task_selected,
+    take_notice,
+)
 from fluxout.render.records import EventsRenderer
 from fluxout.sources.base import IDLE, Notice, Source
 
@@ -149,8 +156,9 @@ def _ignore(problem: Problem) -> None:
     pass
 
 
-def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
-    """events: every eventlog entry, merged by time unless following."""
+def show_events(source: Source, req: Request, out: EventsRenderer, label: str | None = None) -> int:
+    """events: every eventlog entry, merged by time unless following.
+    ``label`` names the job in a warning about it (default: the source's name)."""
     problems = Problems(source.name, out.warning)
     select = Selection(req.tasks)
     wanted = req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
@@ -169,9 +177,18 @@ def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
     # without a main eventlog, from the first event shown.
     apart = wanted and "main" not in wanted and "main" in source.eventlogs
     zero = _submit_time(source) if apart else None
+    told = False  # -t selects none of the job's tasks: said
     for eventlog, event in stream:
         if zero is None:
             zero = event.timestamp
+        if eventlog == "output" and event.name == "header" and not told:
+            count = event.context.get("count")
+            why = no_task_selected(
+                req.tasks, count.get("stdout") if isinstance(count, dict) else None
+            )
+            if why is not None:
+                told = True
+                out.warning(f"{label or source.name}: warning: {why}")
         if _wanted_event(event, eventlog, req, select):
             out.entry(eventlog, event, zero)
             out.batch_done()

@@ -25,7 +25,7 @@ from fluxout.eventlog import (
     decode_events,
 )
 from fluxout.exit import ExitStatus
-from fluxout.filters import LineFilter
+from fluxout.filters import LineFilter, window_misses
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
@@ -108,6 +108,16 @@ class Selection:
         if sel is None:
             sel = self._cache[rank] = ranks.intersect(self.tasks)
         return sel
+
+
+def no_task_selected(tasks: IdSet | None, ntasks: object) -> str | None:
+    """Why -t selects none of a job's ``ntasks`` tasks (0 to ntasks-1), or None."""
+    if tasks is None or not tasks or not isinstance(ntasks, int) or ntasks <= 0:
+        return None
+    if tasks.first < ntasks:
+        return None
+    have = "0" if ntasks == 1 else f"0-{ntasks - 1}"
+    return f"-t {tasks.format(brackets=False)} selects no task of the job's {ntasks} ({have})"
 
 
 class Problems:
@@ -245,6 +255,10 @@ class JobOutput:
         self._history_read = False
         self._waiting: str | None = None  # why a job that has not started waits
         self._saved_wait: str | None = None  # the status line of a saved job that waits
+        # When the lines --since/--until chose from were written (first, last).
+        self._window = opts.filters.since is not None or opts.filters.until is not None
+        self._written: tuple[float, float] | None = None
+        self._tasks_told = False  # -t selects none of the job's tasks: said
         self._fed = True  # anything fed since the last idle
 
     @property
@@ -418,7 +432,26 @@ class JobOutput:
         self._emit(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
-        return self._status() if complete else ExitStatus.ERROR
+        if not complete:
+            return ExitStatus.ERROR
+        self._tell_window()
+        return self._status()
+
+    def _tell_window(self) -> None:
+        """One warning when --since/--until lay outside all the job's lines."""
+        if self._written is None:
+            return  # no line to choose from: not the window's doing
+        filters = self.filters
+        why = window_misses(filters.since, filters.until, filters.start, *self._written)
+        if why is not None:
+            self.out.warning(f"{self.label}: warning: {why}")
+
+    def _tell_tasks(self, ntasks: int) -> None:
+        """One warning when -t selects none of the job's tasks."""
+        why = no_task_selected(self.opts.tasks, ntasks)
+        if why is not None and not self._tasks_told:
+            self._tasks_told = True
+            self.out.warning(f"{self.label}: warning: {why}")
 
     # -- decoding ---------------------------------------------------------
 
@@ -451,6 +484,12 @@ class JobOutput:
             self.out.status("")  # the wait is over: clear any status line
 
     def _emit(self, lines: list[Line]) -> None:
+        if self._window and lines:
+            times = [line.timestamp for line in lines]
+            low, high = min(times), max(times)
+            if self._written is not None:
+                low, high = min(low, self._written[0]), max(high, self._written[1])
+            self._written = (low, high)
         if self.filters.active:
             lines = self.filters.apply(lines)
         if lines:
@@ -540,6 +579,7 @@ class JobOutput:
             if isinstance(count, int):
                 self.out.set_tasks(count)
                 self.lane.forget()
+                self._tell_tasks(count)
             if self.zero is None:
                 self.zero = rec.timestamp
             if self.filters.start is None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from fluxout.errors import FluxoutError, OutputWriteError
 from fluxout.events import show_events
 from fluxout.exit import ExitStatus
-from fluxout.filters import LineFilter, TimeBound
+from fluxout.filters import LineFilter, TimeBound, window_conflict
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
@@ -323,6 +323,10 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     )
     several = len(req.jobs) > 1
     renderers = [_renderer(req, output, arg, i, several) for i, arg in enumerate(req.jobs)]
+    conflict = window_conflict(req.since, req.until)
+    if conflict is not None:
+        # Known before any job is read: said once, not once per job.
+        renderers[0].warning(f"warning: {conflict}")
     try:
         if req.command == "events":
             return _run_events(req, renderers)
@@ -361,7 +365,8 @@ def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
     for arg, out in zip(req.jobs, renderers, strict=True):
         assert isinstance(out, EventsRenderer)
         try:
-            worst = max(worst, show_events(open_target(arg, req.uri), req, out))
+            source = open_target(arg, req.uri)
+            worst = max(worst, show_events(source, req, out, job_label(source, arg)))
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))
     return worst

@@ -526,7 +526,17 @@ OPTION_NOTES: dict[str, Callable[[], str]] = {
     "--log-level": _levels_note,
     "--tasks": lambda: (
         "An output event written for several tasks at once (its rank an idset) "
-        "is shown for those of them that are selected."
+        "is shown for those of them that are selected. When *IDSET* holds none "
+        "of the job's tasks (`-t 100` of a job of 16), one warning on standard "
+        "error says so, once the job's task count is read; the status stays 0."
+    ),
+    "--since": lambda: (
+        "A window that can hold no line is told in one warning on standard "
+        "error, and the status stays 0: `--since` after `--until` (said up "
+        "front when both are durations or both times; else once the job's "
+        "start is read), or a window wholly before the job's first line or "
+        "after its last (a time of day is today's: `--since 15:11:22` on a "
+        "job of another day)."
     ),
 }
 
