@@ -589,7 +589,9 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     The exit status is the one flux job attach gives. fluxout only reads:
     it never reads stdin, sends the job input or signals it (as attach -r).
     Ctrl-C detaches (status 130): it never cancels the job. A pending job's
-    status line shows after 2 s on a terminal, as attach's.
+    status line shows after 2 s on a terminal, as attach's. A saved job
+    whose files lack its end is followed as tail -f does, until they hold
+    it; on a terminal a status line says what they lack.
     """
     _run(
         _request("follow", jobs, streams=_streams(stream), follow=True, **kw),
@@ -632,7 +634,12 @@ def events(
     follow_: bool,
     **kw: Any,
 ) -> None:
-    """Print eventlog events (output, main, exec), merged by time."""
+    """Print eventlog events (output, main, exec), merged by time.
+
+    Times are seconds since the job's submit (the first event of its main
+    eventlog), whichever eventlogs are shown; for a job read without its
+    main eventlog, since the first event read.
+    """
     chosen = frozenset(("main", "exec", "output")) if "all" in eventlogs else frozenset(eventlogs)
     _run(
         _request(
@@ -666,7 +673,7 @@ def events(
     metavar="TEMPLATE",
     callback=lambda ctx, param, value: _check_template(value),
     help="Write each line through TEMPLATE, with fields {job} {rank} {stream} "
-    "{time} (seconds since start) {timestamp} {line} {eol}, each with an "
+    "{time} (seconds since the job's submit) {timestamp} {line} {eol}, each with an "
     "optional format spec as flux jobs --format takes ({rank:>4}); \\n and "
     "\\t are newline and tab.",
 )
@@ -679,7 +686,11 @@ def events(
     help="Keep printing new lines.",
 )
 def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any) -> None:
-    """One record per assembled line: time, rank, stream and text."""
+    """One record per assembled line: time, rank, stream and text.
+
+    Times are seconds since the job's submit, as in events (for a job read
+    without its main eventlog, since the first event read).
+    """
     _run(
         _request(
             "lines",

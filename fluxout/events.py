@@ -12,10 +12,25 @@ import heapq
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from fluxout.eventlog import Event, FirstEntry, LineSplitter, decode_events, event_ranks
+from fluxout.errors import FluxoutError
+from fluxout.eventlog import (
+    Event,
+    FirstEntry,
+    LineSplitter,
+    Problem,
+    decode_events,
+    event_ranks,
+)
 from fluxout.exit import ExitStatus
 from fluxout.idset import IdSet
-from fluxout.job import ALL_STREAMS, Completion, Problems, Selection, take_notice
+from fluxout.job import (
+    ALL_STREAMS,
+    Completion,
+    Problems,
+    Selection,
+    no_task_selected,
+    take_notice,
+)
 from fluxout.render.records import EventsRenderer
 from fluxout.sources.base import IDLE, Notice, Source
 
@@ -114,8 +129,40 @@ def _decoded(
             yield eventlog, event
 
 
-def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
-    """events: every eventlog entry, merged by time unless following."""
+def _submit_time(source: Source) -> float | None:
+    """When the job was submitted: its main eventlog's first event, read
+    apart when the main eventlog is not shown (None if it has none).
+
+    Only a source of several eventlogs gets here, never a pipe (read once).
+    Problems are told where the main eventlog is shown, not here.
+    """
+    splitter = LineSplitter()
+    first = FirstEntry("main")
+    chunks = source.chunks(False, frozenset(("main",)))
+    try:
+        for eventlog, chunk in chunks:
+            if eventlog != "main" or isinstance(chunk, Notice):
+                continue
+            for event in decode_events(splitter.feed(chunk), _ignore, "main", first):
+                return event.timestamp
+        for event in decode_events(splitter.end(), _ignore, "main", first):
+            return event.timestamp
+    except FluxoutError:
+        pass  # the job's events are still shown, from their first one
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return None
+
+
+def _ignore(problem: Problem) -> None:
+    pass
+
+
+def show_events(source: Source, req: Request, out: EventsRenderer, label: str | None = None) -> int:
+    """events: every eventlog entry, merged by time unless following.
+    ``label`` names the job in a warning about it (default: the source's name)."""
     problems = Problems(source.name, out.warning)
     select = Selection(req.tasks)
     wanted = req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
@@ -130,10 +177,22 @@ def show_events(source: Source, req: Request, out: EventsRenderer) -> int:
         )
         rest = _decoded(source, req, wanted & {"output"}, problems)
         stream = heapq.merge(small, rest, key=lambda pair: pair[1].timestamp)
-    zero: float | None = None
+    # Times count from the job's submit, whichever eventlogs are shown;
+    # without a main eventlog, from the first event shown.
+    apart = wanted and "main" not in wanted and "main" in source.eventlogs
+    zero = _submit_time(source) if apart else None
+    told = False  # -t selects none of the job's tasks: said
     for eventlog, event in stream:
         if zero is None:
             zero = event.timestamp
+        if eventlog == "output" and event.name == "header" and not told:
+            count = event.context.get("count")
+            why = no_task_selected(
+                req.tasks, count.get("stdout") if isinstance(count, dict) else None
+            )
+            if why is not None:
+                told = True
+                out.warning(f"{label or source.name}: warning: {why}")
         if _wanted_event(event, eventlog, req, select):
             out.entry(eventlog, event, zero)
             out.batch_done()

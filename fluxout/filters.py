@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,12 @@ class TimeBound:
 
     seconds: float
     absolute: bool
+    text: str = field(default="", compare=False)  # as the user wrote it, for messages
+
+    def __str__(self) -> str:
+        if self.text:
+            return self.text
+        return f"@{self.seconds:g}" if self.absolute else f"{self.seconds:g}s"
 
     def resolve(self, start: float) -> float:
         return self.seconds if self.absolute else start + self.seconds
@@ -57,18 +64,18 @@ def parse_time_bound(text: str) -> TimeBound:
     spec = text.strip()
     if spec.startswith("@"):
         try:
-            return TimeBound(float(spec[1:]), True)
+            return TimeBound(float(spec[1:]), True, spec)
         except ValueError:
             raise FilterError(f"invalid epoch time {text!r}") from None
     try:
-        return TimeBound(parse_duration(spec), False)
+        return TimeBound(parse_duration(spec), False, spec)
     except FilterError:
         pass
     try:
         if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", spec):
             day = datetime.now().strftime("%Y-%m-%d")
-            return TimeBound(datetime.fromisoformat(f"{day}T{spec}").timestamp(), True)
-        return TimeBound(datetime.fromisoformat(spec).timestamp(), True)
+            return TimeBound(datetime.fromisoformat(f"{day}T{spec}").timestamp(), True, spec)
+        return TimeBound(datetime.fromisoformat(spec).timestamp(), True, spec)
     except ValueError:
         raise FilterError(
             f"invalid time {text!r}: give a duration after job start (30s, 2m) "
@@ -187,3 +194,58 @@ class LineFilter:
         self._tails.clear()
         held.sort(key=lambda pair: pair[0])
         return [line for _, line in held]
+
+
+# -- windows that cannot hold a line (a warning, not an error) -----------------
+
+
+def window_conflict(since: TimeBound | None, until: TimeBound | None) -> str | None:
+    """Why no line can be in --since/--until, when that is known up front
+    (both durations, or both absolute times); None otherwise."""
+    if since is None or until is None or since.absolute != until.absolute:
+        return None
+    if since.seconds <= until.seconds:
+        return None
+    return f"--since {since} is after --until {until}: nothing can match"
+
+
+def window_misses(
+    since: TimeBound | None,
+    until: TimeBound | None,
+    start: float | None,
+    first: float,
+    last: float,
+) -> str | None:
+    """Why the window of --since/--until holds none of a job's lines, written
+    from ``first`` to ``last``, when it lies wholly outside them (or
+    --since is after --until once the job's ``start`` is known); None when
+    it may hold some. What is known up front (window_conflict) is not said
+    again."""
+    if window_conflict(since, until) is not None:
+        return None
+    low = _resolve(since, start)
+    high = _resolve(until, start)
+    if low is not None and high is not None and low > high:
+        return f"--since {since} is after --until {until}: nothing can match"
+    if since is not None and low is not None and low > last:
+        return f"--since {since} is after the job's last output ({_when(last, since, start)})"
+    if until is not None and high is not None and high < first:
+        return f"--until {until} is before the job's first output ({_when(first, until, start)})"
+    return None
+
+
+def _resolve(bound: TimeBound | None, start: float | None) -> float | None:
+    if bound is None or (not bound.absolute and start is None):
+        return None
+    return bound.resolve(start if start is not None else 0.0)
+
+
+def _when(ts: float, bound: TimeBound, start: float | None) -> str:
+    """A time in the form the user gave the bound in: a local date and time,
+    or seconds after the job's start."""
+    if not bound.absolute and start is not None:
+        return f"{ts - start:.3f}s after its start"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+    except (OverflowError, OSError, ValueError):
+        return f"@{ts:.3f}"

@@ -7,7 +7,7 @@ core can follow several jobs at once; it never reads or prints by itself.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from fluxout.eventlog import (
     decode_events,
 )
 from fluxout.exit import ExitStatus
-from fluxout.filters import LineFilter
+from fluxout.filters import LineFilter, window_misses
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
@@ -104,6 +104,10 @@ class OutputOptions:
     summary: bool = False
     filters: LineFilter = field(default_factory=LineFilter)
     attach: AttachOptions = field(default_factory=AttachOptions)
+    # What line times count from: the job's "start" (--timestamps=rel), or
+    # its "submit" (lines, as events: the first event read without a main
+    # eventlog).
+    origin: str = "start"
 
 
 class Selection:
@@ -120,6 +124,16 @@ class Selection:
         if sel is None:
             sel = self._cache[rank] = ranks.intersect(self.tasks)
         return sel
+
+
+def no_task_selected(tasks: IdSet | None, ntasks: object) -> str | None:
+    """Why -t selects none of a job's ``ntasks`` tasks (0 to ntasks-1), or None."""
+    if tasks is None or not tasks or not isinstance(ntasks, int) or ntasks <= 0:
+        return None
+    if tasks.first < ntasks:
+        return None
+    have = "0" if ntasks == 1 else f"0-{ntasks - 1}"
+    return f"-t {tasks.format(brackets=False)} selects no task of the job's {ntasks} ({have})"
 
 
 class Problems:
@@ -214,8 +228,25 @@ def take_notice(
 class JobOutput:
     """The cat/follow/lines pipeline of one job, fed chunk by chunk."""
 
-    def __init__(self, name: str, has_main: bool, opts: OutputOptions, out: Renderer) -> None:
-        self.name = name
+    def __init__(
+        self,
+        name: str,
+        has_main: bool,
+        opts: OutputOptions,
+        out: Renderer,
+        *,
+        has_exec: bool = True,
+        label: str | None = None,
+        saved: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name  # the JOB argument's source: a path, or a jobid
+        # How messages about the job's life name it: its jobid when known,
+        # else what the caller says (a saved job's short name).
+        self._label = label if label is not None else name
+        # A saved job's files by eventlog: while follow waits for them to
+        # grow, the status line names the one that lacks the job's end.
+        # None for a live job or a pipe.
+        self.saved = saved
         self.opts = opts
         self.out = out
         self.problems = Problems(name, out.warning)
@@ -232,7 +263,9 @@ class JobOutput:
             self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
         )
         self.zero: float | None = None
+        self.first_time: float | None = None  # of the first event read, of any eventlog
         self.has_main = has_main
+        self.has_exec = has_exec
         self.redirects: list[Redirect] = []
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
@@ -246,6 +279,17 @@ class JobOutput:
         self._attach_status: tuple[int, str] | None = None
         self._ran = False  # the exec eventlog says complete: the job ran
         self._output_seen = False  # any of the output eventlog
+        self._saved_wait: str | None = None  # the status line of a saved job that waits
+        # When the lines --since/--until chose from were written (first, last).
+        self._window = opts.filters.since is not None or opts.filters.until is not None
+        self._written: tuple[float, float] | None = None
+        self._tasks_told = False  # -t selects none of the job's tasks: said
+        self._fed = True  # anything fed since the last idle
+
+    @property
+    def label(self) -> str:
+        """The job as exception lines and the exit summary name it."""
+        return self.info.jobid or self._label
 
     # -- feeding ----------------------------------------------------------
 
@@ -254,6 +298,10 @@ class JobOutput:
             if self.pending is not None and isinstance(chunk, bytes):
                 self.pending.queue_state(chunk)
             return
+        self._fed = True
+        if self._saved_wait is not None:
+            self._saved_wait = None
+            self.out.status("")  # the file grew: its output goes where the status was
         if isinstance(chunk, Notice):
             self._notice(eventlog, chunk)
             self.out.batch_done()
@@ -318,16 +366,73 @@ class JobOutput:
         if not self._history_read:
             self._history_read = True
             self._show(self.filters.release())
-        if self.pending is not None and (shown := self.pending.line(self.zero)):
+        over = self._over()
+        if not self.opts.follow or over:
+            pass
+        elif self.saved is not None:
+            # A saved job that is not over: its files are polled as tail -f
+            # does; when there is a status line (a terminal), say what they lack.
+            if self._fed and self.attach.status_after is not None:
+                text = self._saved_lack()
+                if text != self._saved_wait:
+                    self._saved_wait = text
+                    self.out.status(text)
+        elif self.pending is not None and (shown := self.pending.line(self.zero)):
             # Caught up and still not running: say why, as attach does.
             self.out.status(f"{self.name} {shown[0]}", shown[1])
+        self._fed = False
+        return over
+
+    def _over(self) -> bool:
+        """Whether what was read holds the job's end."""
         if self.has_main:
             # As attach: the main eventlog up to the wait event, and all the
             # output (all written once the job has finished).
             info = self.info
             finished = info.finish_status is not None and self.completion.complete
             return info.clean or (self._attach_status is not None and finished)
-        return self.completion.complete
+        # Without the main eventlog: all output ended, or the exec
+        # eventlog says the shells are done (a task that never started
+        # sends no eof).
+        return self.completion.complete or self.info.complete_status is not None
+
+    def _saved_lack(self) -> str:
+        """What a saved job that is not over lacks, as the status line says it."""
+        files = self.saved or {}
+        info = self.info
+        if self.has_main and info.finish_status is None:
+            where = "main"
+            if info.state_event is None:
+                lack = "no event yet"
+            elif info.started:
+                lack = "the job has not finished (no finish event yet)"
+            elif info.fatal:
+                lack = "no clean event yet"
+            else:
+                lack = f"the job has not started (its last event is {info.state_event})"
+        elif "output" in files and not self.completion.complete:
+            where, lack = "output", self._output_lack()
+        elif self.has_main:
+            where, lack = "main", f"no {self.attach.wait_event} event yet"
+        else:
+            where, lack = "exec", "no complete event yet"
+        return f"waiting for more of {files.get(where, f'the {where} eventlog')}: {lack}"
+
+    def _output_lack(self) -> str:
+        """Which streams of which tasks have not ended ("no eof from tasks [2-3] yet")."""
+        expected = self.completion.expected
+        if expected is None:
+            return "no header yet"
+        missing = {
+            stream: _missing(n, self.completion.ended[stream]) for stream, n in expected.items()
+        }
+        missing = {stream: ids for stream, ids in missing.items() if ids}
+        if not missing:
+            return "no end of the job yet"
+        if len(set(missing.values())) == 1 and len(missing) == len(expected):
+            return f"no eof from {_tasks(next(iter(missing.values())))} yet"
+        parts = [f"no {stream} eof from {_tasks(ids)}" for stream, ids in missing.items()]
+        return ", ".join(parts) + " yet"
 
     def finish(self, complete: bool = True) -> int:
         """End of input: flush what is held; return the exit status.
@@ -344,7 +449,26 @@ class JobOutput:
         self._show(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
-        return self._status() if complete else ExitStatus.ERROR
+        if not complete:
+            return ExitStatus.ERROR
+        self._tell_window()
+        return self._status()
+
+    def _tell_window(self) -> None:
+        """One warning when --since/--until lay outside all the job's lines."""
+        if self._written is None:
+            return  # no line to choose from: not the window's doing
+        filters = self.filters
+        why = window_misses(filters.since, filters.until, filters.start, *self._written)
+        if why is not None:
+            self.out.warning(f"{self.label}: warning: {why}")
+
+    def _tell_tasks(self, ntasks: int) -> None:
+        """One warning when -t selects none of the job's tasks."""
+        why = no_task_selected(self.opts.tasks, ntasks)
+        if why is not None and not self._tasks_told:
+            self._tasks_told = True
+            self.out.warning(f"{self.label}: warning: {why}")
 
     # -- decoding ---------------------------------------------------------
 
@@ -355,6 +479,8 @@ class JobOutput:
             self._output(lines)
             return
         for event in decode_events(lines, self.problems, eventlog, self.firsts[eventlog]):
+            if self.first_time is None:
+                self.first_time = event.timestamp
             if eventlog == "main":
                 self._main(event)
             else:
@@ -375,7 +501,7 @@ class JobOutput:
             return  # past the wait event: attach shows nothing more of it
         # Every exception, whatever its severity, as attach prints it.
         if event.name == "exception":
-            self.out.exception(format_exception(event, self.name, self.zero))
+            self.out.exception(format_exception(event, self.label, self.zero))
         elif self.attach.show_events:
             self.out.job_event(*format_event(event, "job", self.zero))
         if event.name == self.attach.wait_event:
@@ -394,19 +520,31 @@ class JobOutput:
 
     def _emit(self, lines: list[Line]) -> None:
         """Assembled lines, through the line filters (once per event: kept short)."""
+        if self._window and lines:
+            times = [line.timestamp for line in lines]
+            low, high = min(times), max(times)
+            if self._written is not None:
+                low, high = min(low, self._written[0]), max(high, self._written[1])
+            self._written = (low, high)
         if self._filtering:
             lines = self.filters.apply(lines)
         if lines:
-            start = self.filters.start
-            self.out.lines(lines, start if start is not None else self.zero)
+            self.out.lines(lines, self._origin())
 
     def _show(self, lines: list[Line]) -> None:
         """Lines past the filters (or held by them until now), to the renderer."""
         if lines:
-            # Line times are shown relative to the job's start (its "start"
-            # event, or the output header when there is no main eventlog).
-            start = self.filters.start
-            self.out.lines(lines, start if start is not None else self.zero)
+            self.out.lines(lines, self._origin())
+
+    def _origin(self) -> float | None:
+        """What line times count from: the job's start (its "start" event,
+        or the output header when there is no main eventlog), or for
+        ``lines`` its submit (the first event read, without a main one)."""
+        if self.opts.origin == "submit":
+            submit = self.info.submit_time
+            return submit if submit is not None else self.first_time
+        start = self.filters.start
+        return start if start is not None else self.zero
 
     def _output(self, lines: list[tuple[int, bytes]]) -> None:
         for rec in self.decoder.decode(lines):
@@ -475,11 +613,14 @@ class JobOutput:
 
     def _other(self, rec: OutputRecord) -> None:
         if isinstance(rec, Header):
+            if self.first_time is None:
+                self.first_time = rec.timestamp
             self.completion.header(dict(rec.count))
             count = rec.count.get("stdout")
             if isinstance(count, int):
                 self.out.set_tasks(count)
                 self.lane.forget()
+                self._tell_tasks(count)
             if self.zero is None:
                 self.zero = rec.timestamp
             if self.filters.start is None:
@@ -496,20 +637,54 @@ class JobOutput:
 
     def _status(self) -> int:
         status: int = ExitStatus.SUCCESS
-        if self.opts.follow and self.has_main:
-            seen = self._attach_status
-            status, message = seen if seen is not None else self.info.exit_status()
-            if message:
-                self.out.error(f"{self.name}: {message}")
-            if self._ran and not self._output_seen:
-                self.out.error(f"{self.name}: No job output found")  # as attach
-            if self.opts.summary:
-                for line in failure_summary(self.info, self.redirects):
-                    self.out.error(f"{self.name}: {line}")
+        if self.opts.follow:
+            known: tuple[int, str] | None
+            if self.has_main:
+                seen = self._attach_status
+                known = seen if seen is not None else self.info.exit_status()
+            else:
+                known = self.info.exec_exit_status()
+            if known is None:
+                self.out.warning(f"{self.label}: warning: {self._unknown_status()}")
+            else:
+                status, message = known
+                if message:
+                    self.out.error(f"{self.label}: {message}")
+                if self._ran and not self._output_seen:
+                    self.out.error(f"{self.label}: No job output found")  # as attach
+                if self.opts.summary:
+                    for line in failure_summary(self.info, self.redirects, status, self.has_main):
+                        self.out.error(f"{self.label}: {line}")
         self.problems.summary()
         if self.problems.errors and status == ExitStatus.SUCCESS:
             status = ExitStatus.ERROR
         return status
+
+    def _unknown_status(self) -> str:
+        """Why follow cannot give the job's exit status (no main eventlog)."""
+        if not self.has_exec:
+            why = "no main or exec eventlog"
+        else:
+            why = "no main eventlog, and no complete event in the exec eventlog"
+        return f"{why}: the job's exit status is unknown (exiting 0)"
+
+
+def _missing(count: int, ended: set[int]) -> IdSet:
+    """The ranks 0 to count-1 not in ended, as ranges (a header may claim
+    many tasks: this costs what ended holds, not what it claims)."""
+    ranges: list[tuple[int, int]] = []
+    low = 0
+    for rank in sorted(r for r in ended if 0 <= r < count):
+        if rank > low:
+            ranges.append((low, rank - 1))
+        low = rank + 1
+    if low < count:
+        ranges.append((low, count - 1))
+    return IdSet(ranges)
+
+
+def _tasks(ids: IdSet) -> str:
+    return f"task {ids.format()}" if len(ids) == 1 else f"tasks {ids.format()}"
 
 
 def _slices(data: bytes) -> Iterator[bytes]:

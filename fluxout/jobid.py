@@ -47,6 +47,8 @@ __all__ = [
     "JobIdError",
     "format_jobid",
     "is_jobid",
+    "jobid_of_name",
+    "jobid_of_service",
     "parse_jobid",
 ]
 
@@ -607,3 +609,30 @@ def _encode_words(v: int) -> str:
         digits = (x % _MN_BASE, x // _MN_BASE % _MN_BASE, x // _MN_BASE**2)
         groups.append("-".join(_MN_WORDS[d] for d in digits))
     return "--".join(groups)
+
+
+def jobid_of_service(service: str) -> str | None:
+    """The job of a job shell's service name, in F58 (``0-shell-f239Rs6P``
+    -> ``ƒ239Rs6P``): the exec eventlog's shell.init names the shell's
+    service ``<userid>-shell-<jobid>``. None for any other name."""
+    uid, sep, job = service.partition("-shell-")
+    if not sep or not uid.isdigit() or job[:1] not in ("f", _F58_PREFIX) or not is_jobid(job):
+        return None
+    return format_jobid(parse_jobid(job))
+
+
+def jobid_of_name(name: str) -> str | None:
+    """The job a saved job's directory is named after, in F58, when its name
+    is a jobid as flux writes one and no word: F58 with ``ƒ``, F58 with an
+    ASCII ``f`` and a digit (``f239Rs6P``, not ``fresh``), or a KVS path
+    (``job.0000.0004.b400.0000``). None otherwise (``42``, ``hello``)."""
+    if name.startswith(_F58_PREFIX):
+        pass
+    elif name.startswith(_F58_ALT_PREFIX):
+        if not any(c.isdigit() for c in name):
+            return None
+    elif not name.startswith("job."):
+        return None
+    if name != name.strip(_C_SPACE) or not is_jobid(name):
+        return None
+    return format_jobid(parse_jobid(name))

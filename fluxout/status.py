@@ -17,6 +17,7 @@ import orjson
 from fluxout import jansson
 from fluxout.eventlog import Event
 from fluxout.exit import ExitStatus
+from fluxout.jobid import jobid_of_service
 
 # Events of the main eventlog after which a job will never run.
 _TERMINAL = ("finish", "clean")
@@ -61,6 +62,10 @@ class JobInfo:
     finish_status: int | None = None
     clean: bool = False
     task_exits: list[dict[str, Any]] = field(default_factory=list)
+    # The exec eventlog's complete event: the wait status of the job's
+    # shells, the one the main eventlog's finish event repeats.
+    complete_status: int | None = None
+    jobid: str | None = None  # as the exec eventlog's shell.init names it
 
     def feed_main(self, event: Event) -> None:
         if self.submit_time is None:
@@ -80,6 +85,14 @@ class JobInfo:
     def feed_exec(self, event: Event) -> None:
         if event.name == "shell.task-exit":
             self.task_exits.append(event.context)
+        elif event.name == "complete":
+            status = event.context.get("status")
+            if isinstance(status, int) and not isinstance(status, bool):
+                self.complete_status = status
+        elif event.name == "shell.init" and self.jobid is None:
+            service = event.context.get("service")
+            if isinstance(service, str):
+                self.jobid = jobid_of_service(service)
 
     @property
     def started(self) -> bool:
@@ -103,6 +116,19 @@ class JobInfo:
         if self.fatal and code == ExitStatus.SUCCESS:
             code = ExitStatus.ERROR
         return code, message
+
+    def exec_exit_status(self) -> tuple[int, str] | None:
+        """attach's exit status as the exec eventlog alone tells it (a saved
+        job without its main eventlog), or None when it cannot.
+
+        The exec eventlog's complete event holds the wait status that the
+        finish event repeats. A fatal exception is told in the main
+        eventlog only: a job that had one and still exited 0 (1 to attach)
+        is 0 here.
+        """
+        if self.complete_status is None:
+            return None
+        return waitstatus_to_exitcode(self.complete_status)
 
 
 def format_exception(event: Event, jobid: str, zero: float) -> str:

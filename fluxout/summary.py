@@ -23,12 +23,16 @@ def _task_outcome(exit_ctx: dict[str, Any]) -> str | None:
     return None
 
 
-def failure_summary(info: JobInfo, redirects: list[Redirect]) -> list[str]:
-    """Lines saying which tasks failed and how, the exceptions, redirected streams.
+def failure_summary(
+    info: JobInfo, redirects: list[Redirect], code: int, has_main: bool = True
+) -> list[str]:
+    """Lines saying which tasks failed and how, the exceptions not shown
+    already, redirected streams, for a job that exited with ``code``.
 
-    Empty when the job succeeded.
+    Empty when the job succeeded. A fatal exception was printed as it came,
+    as attach prints it: it is not repeated. Without the main eventlog
+    (``has_main`` false) nothing is known of the job's start.
     """
-    code, _ = info.exit_status()
     if code == 0:
         return []
     lines: list[str] = []
@@ -42,10 +46,12 @@ def failure_summary(info: JobInfo, redirects: list[Redirect]) -> list[str]:
         ids = IdSet.of(ranks)
         noun = "task" if len(ids) == 1 else "tasks"
         lines.append(f"{noun} {ids.format()} {outcome}")
-    if not info.started:
+    if has_main and not info.started:
         lines.append("the job never started")
     for event in info.exceptions:
         ctx = event.context
+        if ctx.get("severity") == 0:
+            continue  # printed when it came
         note = ctx.get("note") or ""
         lines.append(
             f"exception type={ctx.get('type', 'unknown')} severity={ctx.get('severity', '?')}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from fluxout.errors import FluxoutError, OutputWriteError
 from fluxout.events import show_events
 from fluxout.exit import ExitStatus
-from fluxout.filters import LineFilter, TimeBound
+from fluxout.filters import LineFilter, TimeBound, window_conflict
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
@@ -91,6 +91,27 @@ def job_short_name(arg: str) -> str:
     if arg == "-" or not is_path_argument(arg):
         return arg
     return Path(arg.rstrip("/")).name or arg
+
+
+def job_label(source: Source, arg: str) -> str:
+    """How messages about a job's life name it: a live job by its jobid; a
+    saved one by the jobid its files give, else by its short name (never
+    the whole path, which says nothing more)."""
+    from fluxout.sources.file import PathSource, StdinSource
+
+    if isinstance(source, (PathSource, StdinSource)):
+        return source.jobid or job_short_name(arg)
+    return source.name
+
+
+def _saved_files(source: Source) -> dict[str, str] | None:
+    """A saved job's files by eventlog (follow names them while it waits
+    for them to grow); None for a live job or a pipe."""
+    from fluxout.sources.file import PathSource
+
+    if not isinstance(source, PathSource):
+        return None
+    return {eventlog: str(path) for eventlog, path in source.files.items()}
 
 
 def split_job_name(arg: str) -> str:
@@ -180,8 +201,18 @@ class _Job:
                 quiet=req.quiet,
                 status_after=_status_after(req, out.terminal),
             ),
+            origin="submit" if req.command == "lines" else "start",
         )
-        self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
+        eventlogs = self.source.eventlogs
+        self.pipeline = JobOutput(
+            self.source.name,
+            "main" in eventlogs,
+            opts,
+            out,
+            has_exec="exec" in eventlogs,
+            label=job_label(self.source, arg),
+            saved=_saved_files(self.source),
+        )
 
 
 def _job_failed(
@@ -323,6 +354,10 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     several = len(req.jobs) > 1
     plan = Plan.of(req, several, output.color)
     renderers = [_renderer(req, plan, output, arg, i, several) for i, arg in enumerate(req.jobs)]
+    conflict = window_conflict(req.since, req.until)
+    if conflict is not None:
+        # Known before any job is read: said once, not once per job.
+        renderers[0].warning(f"warning: {conflict}")
     try:
         if plan.command == "events":
             return _run_events(req, renderers)
@@ -360,7 +395,8 @@ def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
     for arg, out in zip(req.jobs, renderers, strict=True):
         assert isinstance(out, EventsRenderer)
         try:
-            worst = max(worst, show_events(open_target(arg, req.uri), req, out))
+            source = open_target(arg, req.uri)
+            worst = max(worst, show_events(source, req, out, job_label(source, arg)))
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))
     return worst

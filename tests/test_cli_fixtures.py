@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import orjson
@@ -92,17 +93,26 @@ def test_follow_exit_status_and_exceptions_are_attach(case: str, case_dir, run: 
     out, err, rc = run("follow", d)
     assert rc == int((d / "attach.rc").read_bytes())
     assert out == (d / "attach.stdout").read_bytes()
-    jobid = json.loads((d / "case.json").read_text())["jobid"].encode()
+    jobid = json.loads((d / "case.json").read_text())["jobid"]
+    # A saved job is named by its jobid where its exec eventlog gives it
+    # (its shell's service), so that its exception lines are attach's byte
+    # for byte; else by its directory's name, never by the whole path.
+    name = (jobid if (d / "exec.eventlog").is_file() else d.name).encode()
     _, mine = split_own(err)
     _, theirs = split_own((d / "attach.stderr").read_bytes())
-    # Same exception lines (attach names the job by id, fluxout by its argument),
-    # and attach's exit message as fluxout's one error line.
-    norm = [line.replace(jobid, b"JOB").replace(b"flux-job: ", b"") for line in theirs]
-    ours = [line.replace(str(d).encode(), b"JOB").replace(b"fluxout: JOB: ", b"") for line in mine]
+    # attach's exit message is fluxout's one error line.
+    want = [
+        line.replace(jobid.encode(), name).replace(b"flux-job: ", b"fluxout: " + name + b": ")
+        for line in theirs
+    ]
     # attach's own lines come first, in its order; then fluxout's failure summary.
-    assert ours[: len(norm)] == norm
-    summary = ours[len(norm) :]
-    assert bool(summary) == (rc != 0)
+    assert mine[: len(want)] == want
+    summary = mine[len(want) :]
+    if rc == 0:
+        assert summary == []
+    assert all(line.startswith(b"fluxout: " + name + b": ") for line in summary)
+    # An exception printed as attach prints it is not repeated in the summary.
+    assert not any(b"exception" in line for line in summary), summary
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -187,4 +197,28 @@ def test_multirank_redirect_shown_for_selected_tasks(case_dir, run: Run) -> None
     assert rc == 0
     assert err.count(b"redirected to") == 2
     _, err, rc = run("cat", "-t", "100", d)
-    assert err == b""
+    # No redirect for a task the job does not have; one warning that it has none.
+    want = "fluxout: ƒ2r3u9D9: warning: -t 100 selects no task of the job's 16 (0-15)\n"
+    assert err == want.encode()
+
+
+@pytest.mark.parametrize("case", ["never-started", "never-started-unsatisfiable"])
+def test_a_job_directory_named_after_its_jobid_is_named_so(
+    case: str, case_dir, run: Run, tmp_path: Path
+) -> None:
+    """No exec eventlog holds the jobid of a job that never started: a
+    directory named after the job gives it, and attach's lines are exact."""
+    jobid = json.loads((case_dir(case) / "case.json").read_text())["jobid"]
+    d = tmp_path / jobid.replace("ƒ", "f")
+    shutil.copytree(case_dir(case), d)
+    _, err, rc = run("follow", d)
+    assert rc == int((d / "attach.rc").read_bytes())
+    _, mine = split_own(err)
+    _, theirs = split_own((d / "attach.stderr").read_bytes())
+    assert mine[: len(theirs)] == theirs
+    assert all(line.startswith(f"fluxout: {jobid}: ".encode()) for line in mine[len(theirs) :])
+    # A name that reads as a word is no jobid: the job keeps its name.
+    word = tmp_path / "fresh"
+    shutil.copytree(case_dir(case), word)
+    _, err, _ = run("follow", word)
+    assert b"job.exception fresh type=" in err

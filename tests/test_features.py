@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 from pathlib import Path
 
 import orjson
@@ -189,7 +190,7 @@ def test_several_jobs_are_prefixed_and_the_worst_status_wins(case_dir, run: Run)
         prefix = d.name.encode() + b": "
         mine = [line[len(prefix) :] for line in out.split(b"\n")[:-1] if line.startswith(prefix)]
         assert b"".join(m + b"\n" for m in mine) == (d / "attach.stdout").read_bytes()
-    assert b"fluxout: %s: task(s) exited with exit code 3\n" % str(failed).encode() in err
+    assert b"fluxout: \xc6\x92239Rs6P: task(s) exited with exit code 3\n" in err
     out, _, rc = run("cat", hello, "./no-such-dir")
     assert rc == 1
 
@@ -208,22 +209,27 @@ def test_split_writes_each_task_stream_exactly(
 
 
 @pytest.mark.parametrize(
-    ("case", "lines"),
+    ("case", "name", "lines"),
     [
-        ("exit-code", [b"task 2 exited with status 3"]),
-        ("signaled", [b"task 1 killed by signal 9 (Killed)"]),
-        ("timeout-exception", [b"exception type=timeout severity=0: resource allocation expired"]),
-        ("never-started", [b"the job never started", b"exception type=cancel severity=0"]),
+        ("exit-code", "ƒ239Rs6P", [b"task 2 exited with status 3"]),
+        ("signaled", "ƒCGUGSQX", [b"task 1 killed by signal 9 (Killed)"]),
+        ("timeout-exception", "ƒ7wmTtST", [b"task 0 killed by signal 14 (Alarm clock)"]),
+        ("never-started", "never-started", [b"the job never started"]),
     ],
 )
-def test_failure_summary(case: str, lines: list[bytes], case_dir, run: Run) -> None:
+def test_failure_summary(case: str, name: str, lines: list[bytes], case_dir, run: Run) -> None:
+    """The summary names the job by its jobid (from the exec eventlog), else
+    by its directory's name; the exception attach prints is not repeated."""
     d = case_dir(case)
     _, err, rc = run("follow", d)
     assert rc != 0
     for line in lines:
-        assert b"fluxout: " + str(d).encode() + b": " + line + b"\n" in err
+        assert b"fluxout: " + name.encode() + b": " + line + b"\n" in err
+    assert str(d).encode() not in err
+    exceptions = (d / "eventlog").read_bytes().count(b'"exception"')
+    assert err.count(b"exception") == exceptions
     _, err, rc = run("cat", d)
-    assert rc == 0 and not any(line in err for line in lines if b"exception" not in line)
+    assert rc == 0 and not any(line in err for line in lines)
 
 
 def test_no_summary_for_success(case_dir, run: Run) -> None:
@@ -266,3 +272,69 @@ def test_labels_are_padded_on_a_terminal(case_dir) -> None:
     assert rc == 0
     assert b" 3: rank 03: line 1" in plain
     assert b"12: rank 12: line 1" in plain
+
+
+# -- one origin for times: the job's submit ------------------------------------
+
+
+def _times(listing: bytes) -> dict[bytes, bytes]:
+    """'0.767s: output.data {...}' -> {b'output.data {...}': b'0.767'}."""
+    out = {}
+    for line in listing.splitlines():
+        time, _, rest = line.partition(b"s: ")
+        out[rest] = time
+    return out
+
+
+def test_events_times_do_not_change_with_eventlog(case_dir, run: Run) -> None:
+    d = case_dir("exit-code")
+    every, _, rc = run("events", d)
+    assert rc == 0 and every.startswith(b"0.000s: main.submit ")
+    for eventlog in ("output", "exec"):
+        some, _, rc = run("events", "--eventlog", eventlog, d)
+        assert rc == 0 and some
+        mine = _times(some)
+        assert mine.items() <= _times(every).items(), eventlog
+        assert not some.startswith(b"0.000s: ")  # the submit came before
+
+
+def test_lines_and_events_count_from_the_same_submit(case_dir, run: Run) -> None:
+    """hello writes one whole line per data event: each line's time is its event's."""
+    d = case_dir("hello")
+    submit = orjson.loads((d / "eventlog").read_bytes().splitlines()[0])["timestamp"]
+    data = [
+        e
+        for e in map(orjson.loads, (d / "output.eventlog").read_bytes().splitlines())
+        if e["name"] == "data" and e["context"].get("data")
+    ]
+    want = sorted(
+        f"{e['timestamp'] - submit:.3f} {e['context']['rank']} {e['context']['data'].rstrip()}"
+        for e in data
+    )
+    lines, _, rc = run("lines", "--format", "{time} {rank} {line}", d)
+    assert rc == 0
+    assert sorted(lines.decode().splitlines()) == want
+    human, _, _ = run("lines", d)
+    shown = []
+    for ln in human.decode().splitlines():
+        time, rank, _stream, text = ln.split(None, 3)
+        shown.append(f"{time.removesuffix('s')} {rank} {text}")
+    assert sorted(shown) == want
+    events, _, _ = run("events", "--eventlog", "output", d)
+    first = next(e for e in data)
+    assert f"{first['timestamp'] - submit:.3f}s: output.data ".encode() in events
+
+
+def test_without_the_main_eventlog_times_count_from_the_first_event(
+    case_dir, run: Run, tmp_path: Path
+) -> None:
+    d = tmp_path / "hello"
+    shutil.copytree(case_dir("hello"), d)
+    (d / "eventlog").unlink()
+    events, _, _ = run("events", d)
+    assert events.startswith(b"0.000s: exec.init")
+    init = orjson.loads((d / "exec.eventlog").read_bytes().splitlines()[0])["timestamp"]
+    out, _, _ = run("lines", "--format", "{time}|{timestamp}", d)
+    for line in out.splitlines():
+        rel, absolute = line.split(b"|")
+        assert rel == f"{float(absolute) - init:.3f}".encode()

@@ -712,3 +712,35 @@ def test_format_agrees_with_libflux(value: int) -> None:
         if form == "f58":  # flux writes "f" unless the locale is UTF-8
             theirs = "ƒ" + theirs.removeprefix("f").removeprefix("ƒ")
         assert format_jobid(value, form) == theirs
+
+
+# --- the jobid a saved job's files or name give -------------------------------
+
+
+def test_jobid_of_a_shell_service() -> None:
+    from fluxout.jobid import jobid_of_service
+
+    assert jobid_of_service("0-shell-f239Rs6P") == "ƒ239Rs6P"
+    assert jobid_of_service("5001-shell-ƒ239Rs6P") == "ƒ239Rs6P"
+    for other in ("shell-f239Rs6P", "x-shell-f239Rs6P", "0-shell-42", "0-shell-", "0-other-f2"):
+        assert jobid_of_service(other) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "jobid"),
+    [
+        ("f239Rs6P", "ƒ239Rs6P"),
+        ("ƒ239Rs6P", "ƒ239Rs6P"),
+        ("ƒresh", "ƒresh"),
+        ("job.0000.0004.b400.0000", "ƒXmz6JB"),
+        ("fresh", None),  # a word, not an id
+        ("42", None),
+        ("hello", None),
+        ("f239Rs6P ", None),
+        ("job.x", None),
+    ],
+)
+def test_jobid_of_a_directory_name(name: str, jobid: str | None) -> None:
+    from fluxout.jobid import jobid_of_name
+
+    assert jobid_of_name(name) == jobid

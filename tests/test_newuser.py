@@ -5,6 +5,7 @@ from the environment, format specs."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,84 @@ def test_a_usage_error_is_one_line_with_a_hint(
     _, err, rc = run(*args)
     assert rc == 2
     assert err == line + b"\n"
+
+
+# -- silent empty results get one warning (status 0) ----------------------------
+
+MANY = FIXTURES / "many-ranks"
+# When the hello job ran: its first and last output lines.
+FIRST_LINE = 1795619482.9910402
+LAST_LINE = 1795619482.9991367
+
+
+def _local(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def test_tasks_the_job_does_not_have(run: Run) -> None:
+    out, err, rc = run("cat", "-t", "100", MANY)
+    assert (out, rc) == (b"", 0)
+    want = "fluxout: ƒWVriCw: warning: -t 100 selects no task of the job's 16 (0-15)\n"
+    assert err == want.encode()
+    out, err, rc = run("lines", "-t", "16-20,99", MANY)
+    assert (out, rc) == (b"", 0)
+    assert err.count(b"warning: -t 16-20,99 selects no task of the job's 16") == 1
+    # events still shows the main and exec eventlogs, but none of the output.
+    out, err, rc = run("events", "-t", "100", MANY)
+    assert rc == 0 and b"main.submit" in out and b"output.data" not in out
+    assert err == want.encode()
+    # Some of them is no empty result.
+    out, err, rc = run("cat", "-t", "15-99", MANY)
+    assert out and err == b""
+
+
+def test_since_after_until_is_said_up_front_once(run: Run) -> None:
+    out, err, rc = run("cat", "--since", "2s", "--until", "1s", HELLO, MANY)
+    assert (out, rc) == (b"", 0)
+    assert err == b"fluxout: warning: --since 2s is after --until 1s: nothing can match\n"
+    out, err, rc = run("cat", "--since", "@2000000000", "--until", "2030-01-01T00:00:00", HELLO)
+    assert err.count(b"warning: --since @2000000000 is after --until 2030-01-01T00:00:00") == 1
+
+
+def test_a_window_outside_the_jobs_output(run: Run) -> None:
+    later = f"@{LAST_LINE + 86400:.0f}"  # the next day
+    out, err, rc = run("cat", "--since", later, HELLO)
+    assert (out, rc) == (b"", 0)
+    # hello's directory has an exec eventlog: the job is named by its id.
+    last = _local(LAST_LINE)
+    want = f"fluxout: ƒJP8adV: warning: --since {later} is after the job's last output ({last})\n"
+    assert err == want.encode()
+    out, err, rc = run("lines", "--until", "2020-01-01T00:00:00", HELLO)
+    assert (out, rc) == (b"", 0)
+    first = _local(FIRST_LINE)
+    want = (
+        "fluxout: ƒJP8adV: warning: --until 2020-01-01T00:00:00 is before the job's first "
+        f"output ({first})\n"
+    )
+    assert err == want.encode()
+    out, err, rc = run("cat", "--since", "1h", HELLO)
+    assert (out, rc) == (b"", 0)
+    assert err.count(b"warning: --since 1h is after the job's last output (") == 1
+    assert b"s after its start)" in err
+
+
+def test_a_window_before_and_after_in_two_ways_is_one_warning(run: Run) -> None:
+    # --since after the last output and after --until (mixed kinds: known once read).
+    out, err, rc = run("cat", "--since", f"@{LAST_LINE + 10:.0f}", "--until", "1s", HELLO)
+    assert (out, rc) == (b"", 0)
+    assert err.count(b"warning") == 1
+    assert b"is after --until 1s: nothing can match" in err
+
+
+def test_a_window_that_holds_output_is_not_warned_of(run: Run) -> None:
+    out, err, rc = run("cat", "--since", f"@{FIRST_LINE:.3f}", "--until", "10m", HELLO)
+    assert out and rc == 0 and b"warning" not in err
+
+
+def test_a_time_of_day_on_a_job_of_another_day(run: Run) -> None:
+    """A time of day is today's: on a job of an earlier day it holds nothing."""
+    if time.time() < LAST_LINE + 86400:
+        pytest.skip("this clock is not a day after the job")
+    out, err, rc = run("cat", "--since", "00:00:01", HELLO)
+    assert (out, rc) == (b"", 0)
+    assert err.count(b"warning: --since 00:00:01 is after the job's last output (") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from fluxout.eventlog import Event, Problem, decode_events, iter_lines
 from fluxout.status import JobInfo, format_exception, waitstatus_to_exitcode
+from tests.conftest import Run
 
 FIXTURES = Path(__file__).parent / "data" / "fixtures"
 ATTACH_CASES = sorted(
@@ -176,3 +178,57 @@ def test_format_exception_layout() -> None:
         format_exception(event, "ƒ7wmTtST", 10.0)
         == "2.346s: job.exception ƒ7wmTtST type=timeout severity=0 expired"
     )
+
+
+# --- a saved job without its main eventlog ---------------------------------------
+
+WITH_EXEC = [c for c in ATTACH_CASES if (FIXTURES / c / "exec.eventlog").is_file()]
+
+
+def _without(case: str, tmp_path: Path, *names: str) -> Path:
+    """A copy of a fixture's job directory without some of its files."""
+    from tests.conftest import materialize
+
+    d = tmp_path / case
+    shutil.copytree(materialize(case, tmp_path / "all"), d)
+    for name in names:
+        (d / name).unlink()
+    return d
+
+
+@pytest.mark.parametrize("case", WITH_EXEC)
+def test_without_the_main_eventlog_the_exec_eventlog_gives_attachs_status(
+    case: str, tmp_path: Path, run: Run
+) -> None:
+    """The exec eventlog's complete event holds the wait status finish holds."""
+    d = _without(case, tmp_path, "eventlog")
+    _, err, rc = run("follow", d)
+    assert rc == int((FIXTURES / case / "attach.rc").read_text()), err
+    flux_job = [ln for ln in attach_stderr_lines(case) if ln.startswith(b"flux-job: ")]
+    for line in flux_job:
+        assert line.replace(b"flux-job: ", b"") in err
+    # Whether the job started is the main eventlog's to say.
+    assert b"never started" not in err
+    _, _, rc = run("cat", "--wait", d)
+    assert rc == int((FIXTURES / case / "attach.rc").read_text())
+
+
+def test_exec_eventlog_without_complete_says_the_status_is_unknown(
+    tmp_path: Path, run: Run
+) -> None:
+    d = _without("exit-code", tmp_path, "eventlog")
+    lines = (d / "exec.eventlog").read_bytes().splitlines(keepends=True)
+    (d / "exec.eventlog").write_bytes(b"".join(ln for ln in lines if b'"complete"' not in ln))
+    _, err, rc = run("follow", d)
+    assert rc == 0
+    assert err.count(b"exit status is unknown") == 1
+    assert b"no main eventlog" in err and b"complete" in err
+
+
+def test_an_output_eventlog_alone_says_the_status_is_unknown(run: Run) -> None:
+    out, err, rc = run("follow", FIXTURES / "hello" / "output.eventlog")
+    assert (out, rc) == ((FIXTURES / "hello" / "attach.stdout").read_bytes(), 0)
+    assert err.count(b"exit status is unknown") == 1
+    # cat does not claim to give the job's status: nothing to say there.
+    _, err, _ = run("cat", FIXTURES / "hello" / "output.eventlog")
+    assert b"unknown" not in err

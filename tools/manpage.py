@@ -308,7 +308,10 @@ STATUS_ERRORS = (
 JOB_STATUS = (
     "the status `flux job attach` gives for the job: the highest exit code of "
     "its tasks, 128 plus the signal number for a task killed by a signal, or 1 "
-    "for a job that never ran or was ended by a fatal exception."
+    "for a job that never ran or was ended by a fatal exception. A saved job "
+    "without its main eventlog gets the status its exec eventlog's `complete` "
+    "event gives; without that either, the status is unknown: a warning says "
+    "so, and the status is 0."
 )
 
 ENVIRONMENT = (
@@ -417,6 +420,16 @@ PAGES: dict[str, Page] = {
             "fluxout follow waits for each *JOB* to start, prints its output "
             "as the tasks write it, and exits once all of it has been "
             "written. A saved eventlog is read to its end.",
+            "The files of a saved job that lack its end (a copy taken while "
+            "it ran: no `clean` event, and tasks whose output has no eof) "
+            "are polled as tail(1) `-f` polls a file. In a pipe nothing is "
+            "said; the status line on a terminal is, for instance, "
+            "`waiting for more of saved/output.eventlog: no eof from tasks "
+            "[2-3] yet`.",
+            "Exception lines, as attach prints them, and the summary of a "
+            "job that failed name the job by its jobid; a saved job by the "
+            "jobid its exec eventlog (`shell.init`) or its directory's name "
+            "gives, else by its directory's or file's name.",
             *OUTPUT_PROSE,
             *JOB_PROSE,
         ),
@@ -447,7 +460,7 @@ PAGES: dict[str, Page] = {
             "the main eventlog (`submit` to `clean`), the execution eventlog "
             "(`guest.exec.eventlog`) and the output eventlog (`guest.output`, "
             "RFC 24), merged in time order. Each line shows the time since "
-            "the job's first event, the eventlog and event name, and the "
+            "the job's submit, the eventlog and event name, and the "
             "event's context as JSON, as in "
             '`0.299s: main.finish {"status":768}`.',
             "`--json` writes JSON Lines instead: one object per event with "
@@ -482,7 +495,8 @@ PAGES: dict[str, Page] = {
         description=(
             "fluxout lines prints one record per line of output, reassembled "
             "per task and stream: the time it was written (seconds since the "
-            "job started), the task rank, the stream and the text.",
+            "job's submit, the origin fluxout-events(1) counts from), the "
+            "task rank, the stream and the text.",
             "`--json` writes JSON Lines (schema 1) instead: one object per "
             "line with `job` (the *JOB* argument as given), `rank` (an "
             "integer), `stream`, `line` (the text without its newline), `eol` "
@@ -524,7 +538,17 @@ OPTION_NOTES: dict[str, Callable[[], str]] = {
     "--log-level": _levels_note,
     "--tasks": lambda: (
         "An output event written for several tasks at once (its rank an idset) "
-        "is shown for those of them that are selected."
+        "is shown for those of them that are selected. When *IDSET* holds none "
+        "of the job's tasks (`-t 100` of a job of 16), one warning on standard "
+        "error says so, once the job's task count is read; the status stays 0."
+    ),
+    "--since": lambda: (
+        "A window that can hold no line is told in one warning on standard "
+        "error, and the status stays 0: `--since` after `--until` (said up "
+        "front when both are durations or both times; else once the job's "
+        "start is read), or a window wholly before the job's first line or "
+        "after its last (a time of day is today's: `--since 15:11:22` on a "
+        "job of another day)."
     ),
 }
 

@@ -12,7 +12,10 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
+
 from fluxout.errors import FluxoutError
+from fluxout.jobid import jobid_of_name, jobid_of_service
 from fluxout.sources.base import IDLE, Notice
 
 CHUNK = 1 << 20
@@ -146,6 +149,35 @@ class PathSource:
         # An unreadable eventlog is still one of the job's: its Notice says
         # it is lost, which the consumer needs to hear.
         self.eventlogs = frozenset(self.files) | frozenset(self.unreadable)
+        self.jobid = self._jobid()
+
+    def _jobid(self) -> str | None:
+        """The job's id, in F58, when the saved files say it: the exec
+        eventlog names the job's shell after it (shell.init), or the
+        directory is named after it. Read up front, as exception lines,
+        from the main eventlog, come before the exec eventlog is read."""
+        exec_path = self.files.get("exec")
+        if exec_path is not None:
+            try:
+                with exec_path.open("rb") as f:
+                    head = f.read(HEAD_BYTES)
+            except OSError:
+                head = b""  # told when the file is read
+            for line in head.split(b"\n"):
+                if b'"shell.init"' not in line:
+                    continue
+                try:
+                    event = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    break
+                context = event.get("context") if isinstance(event, dict) else None
+                service = context.get("service") if isinstance(context, dict) else None
+                if isinstance(service, str) and (jobid := jobid_of_service(service)):
+                    return jobid
+                break
+        if self.path.is_dir():
+            return jobid_of_name(self.path.resolve().name)
+        return None
 
     def _find_files(self) -> None:
         for eventlog, names in DIR_LAYOUT.items():
@@ -315,6 +347,7 @@ class StdinSource:
             raise FluxoutError(name, "cannot read stdin: it is closed")
         self.stream = stream if stream is not None else sys.stdin.buffer
         self.name = name
+        self.jobid: str | None = None  # a pipe is read once: not peeked at for it
         self._head = b""
         self._peek()
 
