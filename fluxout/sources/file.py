@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from fluxout.errors import FluxoutError
+from fluxout.errors import FluxoutError, NotFoundError
 from fluxout.sources.base import IDLE, Notice
 
 CHUNK = 1 << 20
@@ -140,7 +140,7 @@ class PathSource:
                 with path.open("rb") as f:
                     self.files[classify_known(f.read(HEAD_BYTES), name)] = path
         except FileNotFoundError:
-            raise FluxoutError(name, "no such file or directory") from None
+            raise NotFoundError(name, "no such file or directory") from None
         except OSError as exc:
             raise _read_error(name, path, exc) from None
         # An unreadable eventlog is still one of the job's: its Notice says
