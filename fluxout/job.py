@@ -88,6 +88,9 @@ class OutputOptions:
     follow: bool = False
     summary: bool = False
     filters: LineFilter = field(default_factory=LineFilter)
+    # The library (fluxout.library): lines go to the renderer as Line
+    # records, through the line filters, and the fast lane makes them too.
+    records: bool = False
 
 
 class Selection:
@@ -212,7 +215,7 @@ class JobOutput:
         # Which fast lane this job's data events take (None: only the careful path).
         self._lane = self._lane_mode()
         self.lane = FastLane(
-            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
+            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or "", self._emit
         )
         self.zero: float | None = None
         self.has_main = has_main
@@ -260,6 +263,8 @@ class JobOutput:
 
     def _lane_mode(self) -> str | None:
         """Which fast lane this job's data events can take, if any."""
+        if self.opts.records and self.opts.mode == "lines":
+            return "records"  # its lines go through the filters
         if self.filters.active:
             return None
         if self.opts.mode == "raw":
@@ -289,7 +294,7 @@ class JobOutput:
             return ""
         if len(selected) > LANE_RANKS:
             return None
-        if self.lane.mode == "json":  # the lane puts the ranks in the records
+        if self.lane.mode in ("json", "records"):  # the lane puts the ranks in the records
             return ""
         fd = 0 if rec.stream == "stdout" else 1
         labels = [self.out.line_prefix(fd, rank) for rank in selected]
