@@ -227,12 +227,23 @@ class _View:
     def __init__(self, hub: _Hub) -> None:
         self.hub = hub
         self.seen = hub.rounds
+        # A bulk read is under way: its requests are in flight, and their
+        # answers would be lost if the reactor ran for another job now.
+        self.reading = False
 
     def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
         return self.hub.inner.lookup(key, namespace)
 
     def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
-        return self.hub.inner.read(key, namespace)
+        pieces = self.hub.inner.read(key, namespace)
+        return None if pieces is None else self._reading(pieces)
+
+    def _reading(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
+        self.reading = True
+        try:
+            yield from pieces
+        finally:
+            self.reading = False
 
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         return self.hub.inner.job_info_lookup(jobid, key)
@@ -354,6 +365,13 @@ def read_alone(reader: Reader[T], follow: bool) -> Iterator[T]:
     yield from reader.take()
 
 
+def _reading(reader: Reader[Any]) -> bool:
+    """Whether the reader's source is in a bulk read of the shared boundary
+    (its next chunks must come before the reactor runs for another job)."""
+    boundary = getattr(reader.source, "boundary", None)
+    return isinstance(boundary, _View) and boundary.reading
+
+
 def read_together(readers: list[Reader[T]]) -> Iterator[T]:
     """Several jobs followed at once, in one thread: a chunk of each in
     turn, records as they come, until every job is over."""
@@ -362,16 +380,20 @@ def read_together(readers: list[Reader[T]]) -> Iterator[T]:
         while live:
             for pair in list(live):
                 reader, chunks = pair
-                try:
-                    eventlog, chunk = next(chunks)
-                except StopIteration:
-                    over = True
-                else:
+                over = False
+                while True:
+                    try:
+                        eventlog, chunk = next(chunks)
+                    except StopIteration:
+                        over = True
+                        break
                     if eventlog == IDLE:
                         over = reader.idle()
-                    else:
-                        reader.feed(eventlog, chunk)
-                        over = False
+                        break
+                    reader.feed(eventlog, chunk)
+                    if not _reading(reader):
+                        break
+                    yield from reader.take()
                 yield from reader.take()
                 if over:
                     _close(chunks)

@@ -121,6 +121,23 @@ for name, jobid in jobs.items():
 r = results["hello"]["ours"]
 r["by_uri"] = outcome(lambda: ours.job_output(os.environ["FLUX_URI"], jobs["hello"]))
 r["by_env"] = outcome(lambda: ours.job_output(None, jobs["hello"]))
+
+# The library: two running jobs followed at once, through the caller's handle.
+from fluxout import library
+def submit(args):
+    return subprocess.run(
+        [os.environ["FLUX"], "submit", *args.split()], capture_output=True, text=True, check=True
+    ).stdout.strip()
+a = submit("-n2 python3 gen.py hello")
+b = submit("-n2 python3 gen.py stderr-interleaved")
+lines = library.lines(a, b, handle=h, follow=True)
+results["follow_two"] = {
+    "jobs": [a, b],
+    "lines": [[x.job, x.rank, x.stream, x.text.decode(), x.eol] for x in lines],
+    "states": subprocess.run(
+        [os.environ["FLUX"], "jobs", "-no", "{state}", a, b], capture_output=True, text=True
+    ).stdout.split(),
+}
 json.dump(results, open("results.json", "w"))
 """
 
@@ -246,3 +263,22 @@ def test_whole_lines_where_the_original_splits_them(compared: dict[str, Any]) ->
 def test_a_uri_or_flux_uri_is_the_handle(compared: dict[str, Any]) -> None:
     ours = compared["hello"]["ours"]
     assert ours["by_uri"] == ours["by_env"] == ours["job_output"]
+
+
+def test_library_follows_two_running_jobs_with_one_handle(compared: dict[str, Any]) -> None:
+    follow = compared["follow_two"]
+    a, b = follow["jobs"]
+    for job, case in ((a, "hello"), (b, "stderr-interleaved")):
+        got: dict[str, bytes] = {}
+        for name, rank, stream, text, eol in follow["lines"]:
+            if name == job:
+                key = f"{stream}.{rank}"
+                got[key] = got.get(key, b"") + text.encode() + (b"\n" if eol else b"")
+        want = {
+            p.name: p.read_bytes()
+            for p in (FIXTURES / case / "expected").iterdir()
+            if p.read_bytes() and int(p.name.split(".")[1]) < 2
+        }
+        assert got == want
+    # Over when both were: the lines were followed to the end.
+    assert follow["states"] == ["INACTIVE", "INACTIVE"]
