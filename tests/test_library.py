@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from fluxout import library as fluxout
 from fluxout.errors import NotFoundError
@@ -30,6 +32,7 @@ from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
 from tests.conftest import CASES
 from tests.fakeflux import FakeFlux
+from tests.test_fastlane import EVENT, eventlog
 
 # Cases whose output eventlog holds exactly what each task wrote.
 EXACT = [
@@ -320,3 +323,65 @@ def test_several_live_jobs_share_one_boundary(
     first_b = jobs.index(fb.f58)
     assert fa.f58 in jobs[first_b:]
     assert fa.hazards == fb.hazards == []
+
+
+# -- the records lane against the careful path ------------------------------
+
+
+def _both_ways(path: Path, chunk: int = 0, **options: Any) -> tuple[list[Any], list[Any]]:
+    """The library's lines (and what it told) with the records lane, and
+    with the careful path only."""
+    from fluxout.job import JobOutput
+    from fluxout.sources import file as file_source
+
+    out = []
+    for fast in (True, False):
+        with pytest.MonkeyPatch.context() as m:
+            if not fast:
+                m.setattr(JobOutput, "_fast_ok", lambda self: False)
+            if chunk and fast:
+                m.setattr(file_source, "CHUNK", chunk)
+            told: list[str] = []
+            out.append((list(fluxout.lines(path, on_problem=told.append, **options)), told))
+    return out[0], out[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    events=st.lists(EVENT, max_size=25),
+    chunk=st.integers(0, 300),
+    options=st.sampled_from(
+        [
+            {},
+            {"tasks": "1"},
+            {"streams": "stderr"},
+            {"grep": "a"},
+            {"exclude": "b"},
+            {"head": 1},
+            {"tail": 2},
+        ]
+    ),
+)
+@example(
+    events=[
+        ("data", "stdout", "0", "a"),
+        ("data", "stdout", "1", "x\ny"),
+        ("log", "", "0", "note"),
+        ("data", "stdout", "0", "b\nc"),
+        ("data", "stdout", "1", "z\n"),
+        ("eof", "stdout", "0", ""),
+        ("data", "stdout", "[0-1]", "both\n"),
+    ],
+    chunk=0,
+    options={},
+)
+def test_records_lane_equals_careful_path(
+    tmp_path_factory: pytest.TempPathFactory,
+    events: list[tuple[str, str, str, str]],
+    chunk: int,
+    options: dict[str, Any],
+) -> None:
+    path = tmp_path_factory.mktemp("lane") / "output.eventlog"
+    path.write_bytes(eventlog(events))
+    fast, careful = _both_ways(path, chunk, **options)
+    assert fast == careful
