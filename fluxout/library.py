@@ -1,8 +1,8 @@
 """fluxout as a library: the output of Flux jobs as Line records, and their events.
 
-    import fluxout
+    from fluxout.library import lines
 
-    for line in fluxout.lines("ƒ2BC", follow=True):
+    for line in lines("ƒ2BC", follow=True):
         print(line.rank, line.stream, line.text.decode(errors="replace"))
 
 A JOB is what the command line takes: a jobid in any form Flux accepts
@@ -12,7 +12,10 @@ to a directory holding ``eventlog`` / ``exec.eventlog`` / ``output.eventlog``
 (``-`` for stdin). A path needs no Flux at all. Jobids are read from the
 instance at ``uri`` (default ``FLUX_URI``), or through ``handle``, a
 ``flux.Flux`` handle of the caller's; the jobs of one call share one handle
-and one reactor.
+and one reactor. (While a generator reading through the caller's handle is
+suspended, that handle's reactor must not run, nor another generator on
+it: a bulk read of a finished job keeps requests in flight between
+records, whose answers would be lost. Give several jobs to one call.)
 
 This is the core the ``fluxout`` command runs (fluxout.job's pipeline, the
 sources the CLI reads), with a renderer that collects records instead of
