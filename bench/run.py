@@ -635,6 +635,12 @@ def saved_readers(inp: Input, fluxout: str, python: str) -> list[Reader]:
         Reader("cat >/dev/null", argv=[fluxout, "cat", f], fluxout=True, **common),
         Reader("cat -l >/dev/null", argv=[fluxout, "cat", "-l", f], fluxout=True, **common),
         Reader(
+            "cat --grep >/dev/null",
+            argv=[fluxout, "cat", "--grep", "^rank 1 ", f],
+            fluxout=True,
+            **common,
+        ),
+        Reader(
             "cat -l --color always >pty",
             argv=[fluxout, "cat", "-l", "--color", "always", f],
             stdout="pty",

@@ -36,14 +36,20 @@ _fluxout_options()
             --log-level -l --label --no-label -u --unbuffered \
             --no-unbuffered --timestamps --head --tail --since --until \
             --grep --include --exclude --highlight --coalesce --no-coalesce \
-            --split --force --no-force --wait --no-wait -h --help
+            --split --force --no-force -E --show-events --no-show-events -X \
+            --show-exec --no-show-exec -w --wait-event -v --verbose \
+            --no-verbose -q --quiet --no-quiet --show-status \
+            --no-show-status --wait --no-wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level -l --label --no-label -u --unbuffered \
             --no-unbuffered --timestamps --head --tail --since --until \
             --grep --include --exclude --highlight --coalesce --no-coalesce \
-            --split --force --no-force -h --help
+            --split --force --no-force -E --show-events --no-show-events -X \
+            --show-exec --no-show-exec -w --wait-event -v --verbose \
+            --no-verbose -q --quiet --no-quiet --show-status \
+            --no-show-status -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -68,14 +74,14 @@ _fluxout_takes_value()
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
             --log-level | --timestamps | --head | --tail | --since | \
             --until | --grep | --include | --exclude | --highlight | \
-            --split) return 0 ;;
+            --split | -w | --wait-event) return 0 ;;
         esac ;;
     follow)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
             --log-level | --timestamps | --head | --tail | --since | \
             --until | --grep | --include | --exclude | --highlight | \
-            --split) return 0 ;;
+            --split | -w | --wait-event) return 0 ;;
         esac ;;
     events)
         case $2 in

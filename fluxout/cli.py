@@ -165,16 +165,21 @@ def _blame_the_variable(ctx: click.Context, exc: click.BadParameter) -> None:
     """A bad value that came from the environment names its variable, since
     the user typed no such option."""
     param = exc.param
-    if param is None or param.name is None:
-        return
+    variable = _variable(ctx, param) if param is not None else None
+    if param is not None and variable is not None:
+        exc.param_hint = f"{variable} (for {param.get_error_hint(ctx)})"
+
+
+def _variable(ctx: click.Context, param: click.Parameter) -> str | None:
+    """The environment variable that gave a parameter its value, if one did."""
+    if param.name is None:
+        return None
     if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.ENVIRONMENT:
-        return
+        return None
     names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
     if ctx.auto_envvar_prefix:
         names.append(f"{ctx.auto_envvar_prefix}_{param.name.upper()}")
-    variable = next((n for n in names if os.environ.get(n)), None)
-    if variable is not None:
-        exc.param_hint = f"{variable} (for {param.get_error_hint(ctx)})"
+    return next((n for n in names if os.environ.get(n)), None)
 
 
 def _attach_optional_values(params: list[click.Parameter], args: list[str]) -> list[str]:
@@ -287,16 +292,17 @@ line_options = bundle(
         is_flag=False,
         flag_value="abs",
         default=None,
-        help="Prefix each line with its time: abs (local date and time), "
-        "rel (seconds since the job started) or delta (since the line "
-        "before). Bare --timestamps: abs.",
+        help="Prefix each line with its time (lines: the time column): abs "
+        "(local date and time), rel (seconds since the job started) or delta "
+        "(since the line before). Bare --timestamps: abs.",
     ),
     click.option(
         "--head",
         type=click.IntRange(min=0),
         default=None,
         metavar="N",
-        help="Only the first N lines of each task (per stream).",
+        help="Only the first N lines of each task (per stream); with --tail, "
+        "the first N and the last ones, each line once.",
     ),
     click.option(
         "--tail",
@@ -359,8 +365,9 @@ show_options = bundle(
         default=None,
         metavar="DIR",
         help="Write each task's stdout and stderr to DIR/JOB/RANK.out and "
-        ".err instead (as srun --output=%t). A job directory that is not "
-        "empty is refused; symlinks below DIR are never followed.",
+        ".err instead (as srun --output=%t); with line filters (--grep, "
+        "--head, --since...), the lines that pass them. A job directory that "
+        "is not empty is refused; symlinks below DIR are never followed.",
     ),
     click.option(
         "--force/--no-force",
@@ -410,7 +417,54 @@ label_options = bundle(
         "--unbuffered/--no-unbuffered",
         is_flag=True,
         help="Write data as it arrives, without assembling lines "
-        "(with -l, labels each write as flux job attach -l does).",
+        "(with -l, labels each write as flux job attach -l does); "
+        "the line options do not go with it.",
+    ),
+)
+
+
+# flux job attach's options for what is told of the job's life (follow, cat).
+attach_options = bundle(
+    click.option(
+        "-E",
+        "--show-events/--no-show-events",
+        is_flag=True,
+        help="Show the job's main eventlog events on stderr, as flux job attach -E.",
+    ),
+    click.option(
+        "-X",
+        "--show-exec/--no-show-exec",
+        is_flag=True,
+        help="Show the job's exec eventlog events on stderr, as flux job attach -X.",
+    ),
+    click.option(
+        "-w",
+        "--wait-event",
+        default="clean",
+        show_default=True,
+        metavar="NAME",
+        help="Read the main eventlog up to event NAME, as flux job attach -w: "
+        "no events, exceptions or exit status after it (status 1 when the job "
+        "had not finished by then); the output is still followed to its end.",
+    ),
+    click.option(
+        "-v",
+        "--verbose/--no-verbose",
+        is_flag=True,
+        help="Show the source file and line of job shell log messages.",
+    ),
+    click.option(
+        "-q",
+        "--quiet/--no-quiet",
+        is_flag=True,
+        help="No job shell log messages, redirect notices or exec log "
+        "prefixes, as flux job attach -q (exceptions and errors are still shown).",
+    ),
+    click.option(
+        "--show-status/--no-show-status",
+        is_flag=True,
+        help="Show the status line of a pending job at once, even when not "
+        "on a terminal (on a terminal it shows after 2 s).",
     ),
 )
 
@@ -433,9 +487,48 @@ def _streams(value: str) -> frozenset[str]:
 
 def _request(command: str, jobs: tuple[str, ...], **kw: Any) -> Request:
     # The core is imported only when a command runs, so --help stays fast.
+    from fluxout.plan import conflict
     from fluxout.watch import Request
 
-    return Request(command, list(jobs), **kw)
+    request = Request(command, list(jobs), **kw)
+    why = conflict(request)
+    if why is not None:  # two options that cannot be used together
+        ctx = click.get_current_context()
+        raise click.UsageError(why.message(lambda option: _spelled(ctx, option)), ctx)
+    return request
+
+
+# The parameter behind each option a Conflict names.
+PARAMETERS = {
+    "-l": "label",
+    "-u": "unbuffered",
+    "--timestamps": "timestamps",
+    "--head": "head",
+    "--tail": "tail",
+    "--since": "since",
+    "--until": "until",
+    "--grep": "include",
+    "--exclude": "exclude",
+    "--highlight": "highlight",
+    "--coalesce": "coalesce",
+    "--split": "split",
+    "--force": "force",
+    "--json": "json_",
+    "--format": "template",
+    "-t": "tasks",
+    "--stream": "stream",
+    "-L": "log_level",
+    "-q": "quiet",
+    "-v": "verbose",
+}
+
+
+def _spelled(ctx: click.Context, option: str) -> str:
+    """An option as the user gave it: by its name, or by the environment
+    variable that set it (they typed no such option)."""
+    param = next((p for p in ctx.command.params if p.name == PARAMETERS.get(option)), None)
+    variable = _variable(ctx, param) if param is not None else None
+    return f"{variable} (for {option})" if variable is not None else option
 
 
 def _run(request: Request) -> None:
@@ -461,14 +554,26 @@ def cli() -> None:
 @label_options
 @line_options
 @show_options
+@attach_options
 @click.option(
     "--wait/--no-wait", is_flag=True, help="Wait for the job to finish; exit with its status."
 )
 def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
     """Print the output a job has so far, then exit."""
+    for name, option in (("wait_event", "-w"), ("show_status", "--show-status")):
+        if not wait and _given(name):
+            raise click.UsageError(
+                f"{option} is for a job waited for: it cannot be used without --wait"
+            )
     _run(
         _request("cat", jobs, streams=_streams(stream), follow=wait, **kw),
     )
+
+
+def _given(name: str) -> bool:
+    """Whether the user set parameter ``name`` (on the command line or in the environment)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
 @cli.command(cls=Command, epilog=EPILOG)
@@ -477,11 +582,14 @@ def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
 @label_options
 @line_options
 @show_options
+@attach_options
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
-    The exit status is the one flux job attach gives. Ctrl-C detaches
-    (status 130): it never cancels the job.
+    The exit status is the one flux job attach gives. fluxout only reads:
+    it never reads stdin, sends the job input or signals it (as attach -r).
+    Ctrl-C detaches (status 130): it never cancels the job. A pending job's
+    status line shows after 2 s on a terminal, as attach's.
     """
     _run(
         _request("follow", jobs, streams=_streams(stream), follow=True, **kw),
@@ -604,7 +712,8 @@ def _usage_error(exc: click.UsageError) -> None:
     """One line, as every error of fluxout's, with where to look:
     ``fluxout: no such option '--nope' (see fluxout cat --help)``."""
     message = exc.format_message().rstrip(".").replace(". (Did you mean", " (did you mean")
-    message = message[:1].lower() + message[1:]  # Click's capital, after "fluxout: "
+    if message[1:2].islower():  # Click's capital, after "fluxout: " (not a NAME's)
+        message = message[:1].lower() + message[1:]
     where = exc.ctx.command_path if exc.ctx is not None else "fluxout"
     error_line(f"{message} (see {where} --help)")
 

@@ -69,9 +69,9 @@ class Collector:
             label = self._labels[rank] = f"{rank}: ".encode()
         return label
 
-    def line_prefix(self, fd: int, rank: int) -> bytes | None:
+    def line_prefix(self, fd: int, rank: int) -> bytes:
         """The label of a task's lines, for the labelled fast lane."""
-        return self._label(rank) if self.label else None
+        return self._label(rank)
 
     def json_job(self) -> str | None:
         return None
@@ -107,7 +107,7 @@ class Collector:
 
     # -- messages ---------------------------------------------------------
 
-    def log(self, rec: Log, zero: float) -> None:
+    def log(self, rec: Log, zero: float, verbose: bool = False) -> None:
         self.items.append(rec)
 
     def redirect(self, rec: Redirect) -> None:
@@ -116,13 +116,19 @@ class Collector:
     def exception(self, text: str) -> None:
         pass  # the library reads exceptions from the main eventlog itself
 
+    def job_event(self, head: str, context: str) -> None:
+        pass  # attach -E: the library has events() for them
+
+    def exec_log(self, head: str, data: str) -> None:
+        pass  # attach -X
+
     def error(self, text: str) -> None:
         self.problem(text)
 
     def warning(self, text: str) -> None:
         self.problem(text)
 
-    def status(self, text: str) -> None:
+    def status(self, text: str, clock: str = "") -> None:
         pass
 
     def batch_done(self) -> None:

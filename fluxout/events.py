@@ -42,6 +42,10 @@ def _event_ranks(event: Event) -> IdSet | None:
 def _wanted_event(event: Event, eventlog: str, req: Request, select: Selection) -> bool:
     if eventlog != "output":
         return True
+    if event.name == "log":  # -L: shell log messages at or above the level
+        level = event.context.get("level")
+        if isinstance(level, int) and not isinstance(level, bool) and level > req.log_level:
+            return False
     stream = event.context.get("stream")
     if isinstance(stream, str) and stream not in req.streams:
         return False

@@ -103,10 +103,16 @@ class LineFilter:
         if self.tail is not None:
             self.tail = min(self.tail, sys.maxsize)
         self._counts: dict[tuple[str, int], int] = {}
-        self._tails: dict[tuple[str, int], deque[Line]] = {}
         # --tail holds lines back until the history has been read; after
         # that (follow), new lines pass straight through, as tail -f does.
+        # While holding, each line kept is numbered, so that the first lines
+        # (--head) and the last ones (--tail) go out in the order they came.
         self._holding = self.tail is not None
+        self._window = self.since is not None or self.until is not None
+        self._patterns = bool(self.include or self.exclude)
+        self._seq = 0
+        self._first: list[tuple[int, Line]] = []
+        self._tails: dict[tuple[str, int], deque[tuple[int, Line]]] = {}
 
     @property
     def active(self) -> bool:
@@ -131,35 +137,53 @@ class LineFilter:
         return not any(p.search(text) for p in self.exclude)
 
     def apply(self, lines: Iterable[Line]) -> list[Line]:
+        """The lines to show now; with --tail, until the history is read,
+        none: they are held for ``release``."""
+        window, patterns, head = self._window, self._patterns, self.head
         out: list[Line] = []
-        for line in lines:
-            if (self.since or self.until) and not self._in_window(line):
-                continue
-            if not self._matches(line.text):
-                continue
-            key = (line.stream, line.rank)
-            if self.head is not None:
-                seen = self._counts.get(key, 0)
-                if seen >= self.head:
+        if head is None and not self._holding:  # grep, since/until: no count
+            for line in lines:
+                if window and not self._in_window(line):
                     continue
-                self._counts[key] = seen + 1
-            if self._holding:
-                assert self.tail is not None
-                held = self._tails.get(key)
-                if held is None:
-                    held = self._tails[key] = deque(maxlen=self.tail)
-                if self.tail:
-                    held.append(line)
+                if patterns and not self._matches(line.text):
+                    continue
+                out.append(line)
+            return out
+        counts = self._counts
+        for line in lines:
+            if window and not self._in_window(line):
                 continue
-            out.append(line)
+            if patterns and not self._matches(line.text):
+                continue
+            # --head and --tail count the lines that passed the filters above,
+            # per task and stream; a line in both windows is shown once.
+            key = (line.stream, line.rank)
+            seen = counts.get(key, 0)
+            counts[key] = seen + 1
+            first = head is not None and seen < head
+            if self._holding:
+                self._seq += 1
+                if first:
+                    self._first.append((self._seq, line))
+                elif self.tail:
+                    held = self._tails.get(key)
+                    if held is None:
+                        held = self._tails[key] = deque(maxlen=self.tail)
+                    held.append((self._seq, line))
+            elif first or head is None or self.tail is not None:
+                out.append(line)  # after the history, --tail passes every new line
         return out
 
     def release(self) -> list[Line]:
-        """The history has been read: hand out the held --tail lines, in time order."""
+        """The history has been read: hand out the held lines (the first
+        ones and the last ones of each task) in the order they came."""
         if not self._holding:
             return []
         self._holding = False
-        held = [line for lines in self._tails.values() for line in lines]
+        held = self._first
+        for lines in self._tails.values():
+            held.extend(lines)
+        self._first = []
         self._tails.clear()
-        held.sort(key=lambda line: line.timestamp)
-        return held
+        held.sort(key=lambda pair: pair[0])
+        return [line for _, line in held]

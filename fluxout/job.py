@@ -29,8 +29,14 @@ from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
-from fluxout.sources.base import Notice
-from fluxout.status import JobInfo, format_exception
+from fluxout.sources.base import QUEUE, Notice
+from fluxout.status import (
+    JobInfo,
+    PendingStatus,
+    exec_log_head,
+    format_event,
+    format_exception,
+)
 from fluxout.summary import failure_summary
 
 ALL_STREAMS = frozenset(("stdout", "stderr"))
@@ -46,35 +52,43 @@ SLICE = 1 << 20
 # lane, which would keep a label per task for each rank string.
 LANE_RANKS = 256
 
-# Main eventlog events that say why a job is still waiting to run.
-WAITING = {
-    "submit": "waiting for validation",
-    "validate": "waiting for dependencies",
-    "depend": "waiting for priority",
-    "priority": "waiting for resources",
-    "alloc": "starting",
-}
-
 
 class Renderer(Protocol):
     """What JobOutput needs of a renderer (render/ has the implementations)."""
 
     def raw(self, stream: str, data: bytes) -> None: ...
     def raw_many(self, fd: int, chunks: list[bytes]) -> None: ...
-    def line_prefix(self, fd: int, rank: int) -> bytes | None: ...
+    def line_prefix(self, fd: int, rank: int) -> bytes: ...
     def json_job(self) -> str | None: ...
     def event(self, stream: str, rank: str, data: bytes) -> None: ...
     def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
     def set_tasks(self, ntasks: int) -> None: ...
-    def log(self, rec: Log, zero: float) -> None: ...
+    def log(self, rec: Log, zero: float, verbose: bool = False) -> None: ...
     def redirect(self, rec: Redirect) -> None: ...
     def exception(self, text: str) -> None: ...
+    def job_event(self, head: str, context: str) -> None: ...
+    def exec_log(self, head: str, data: str) -> None: ...
     def error(self, text: str) -> None: ...
     def warning(self, text: str) -> None: ...
-    def status(self, text: str) -> None: ...
+    def status(self, text: str, clock: str = "") -> None: ...
     def batch_done(self) -> None: ...
     def flush(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class AttachOptions:
+    """What fluxout tells of the job's life on stderr, as flux job attach's
+    options do."""
+
+    show_events: bool = False  # -E: main eventlog events
+    show_exec: bool = False  # -X: exec eventlog events
+    wait_event: str = "clean"  # -w: the main eventlog is read up to this event
+    verbose: bool = False  # -v: file:line on shell log lines
+    quiet: bool = False  # -q: no redirect notices, shell log lines, exec log heads
+    # The pending status line: shown this many seconds after following
+    # began (None: never; the core decides, from the terminal and options).
+    status_after: float | None = None
 
 
 @dataclass
@@ -83,14 +97,15 @@ class OutputOptions:
 
     tasks: IdSet | None = None
     streams: frozenset[str] = ALL_STREAMS
-    mode: str = "raw"  # raw, event (attach -l -u), lines, split
+    mode: str = "raw"  # raw, event (attach -l -u), lines, split: Plan.data
+    # The fast lane: raw, labelled, json, records (the library: Line records,
+    # through the line filters) or None: Plan.lane.
+    lane: str | None = "raw"
     log_level: int = 7
     follow: bool = False
     summary: bool = False
     filters: LineFilter = field(default_factory=LineFilter)
-    # The library (fluxout.library): lines go to the renderer as Line
-    # records, through the line filters, and the fast lane makes them too.
-    records: bool = False
+    attach: AttachOptions = field(default_factory=AttachOptions)
 
 
 class Selection:
@@ -212,8 +227,9 @@ class JobOutput:
         self.completion = Completion()
         self.select = Selection(opts.tasks)
         self.filters = opts.filters
+        self._filtering = opts.filters.active
         # Which fast lane this job's data events take (None: only the careful path).
-        self._lane = self._lane_mode()
+        self._lane = opts.lane
         self.lane = FastLane(
             self._lane or "raw", out.raw_many, self.assembler, out.json_job() or "", self._emit
         )
@@ -223,11 +239,23 @@ class JobOutput:
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
         self.firsts = {name: FirstEntry(name) for name in ("main", "exec")}
         self._history_read = False
-        self._waiting: str | None = None  # why a job that has not started waits
+        self.attach = opts.attach
+        self.pending: PendingStatus | None = None  # the status line, while pending
+        if opts.follow and opts.attach.status_after is not None:
+            self.pending = PendingStatus(opts.attach.status_after)
+        # -w NAME: after NAME (by default clean, the last event) attach reads
+        # no more of the main eventlog, and its exit status is as it was then.
+        self._attach_status: tuple[int, str] | None = None
+        self._ran = False  # the exec eventlog says complete: the job ran
+        self._output_seen = False  # any of the output eventlog
 
     # -- feeding ----------------------------------------------------------
 
     def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        if eventlog == QUEUE:
+            if self.pending is not None and isinstance(chunk, bytes):
+                self.pending.queue_state(chunk)
+            return
         if isinstance(chunk, Notice):
             self._notice(eventlog, chunk)
             self.out.batch_done()
@@ -235,6 +263,7 @@ class JobOutput:
         self._feed(eventlog, chunk)
 
     def _feed(self, eventlog: str, chunk: bytes) -> None:
+        self._output_seen = self._output_seen or (eventlog == "output" and bool(chunk))
         if eventlog == "output" and self._fast_ok():
             start, lines = self.splitters["output"].split(chunk)
             done = 0
@@ -261,20 +290,6 @@ class JobOutput:
         """Whether the fast lane can write this job's data events."""
         return self._lane is not None
 
-    def _lane_mode(self) -> str | None:
-        """Which fast lane this job's data events can take, if any."""
-        if self.opts.records and self.opts.mode == "lines":
-            return "records"  # its lines go through the filters
-        if self.filters.active:
-            return None
-        if self.opts.mode == "raw":
-            return "raw"
-        if self.opts.mode != "lines":
-            return None
-        if self.out.line_prefix(0, 0) is not None:
-            return "labelled"
-        return "json" if self.out.json_job() is not None else None
-
     def _careful(self, lineno: int, line: bytes) -> None:
         """One line the fast lane does not take."""
         if type(line) is bytes:  # problems are told of the line without its newline
@@ -297,24 +312,23 @@ class JobOutput:
         if self.lane.mode in ("json", "records"):  # the lane puts the ranks in the records
             return ""
         fd = 0 if rec.stream == "stdout" else 1
-        labels = [self.out.line_prefix(fd, rank) for rank in selected]
-        if any(label is None for label in labels):
-            return None
-        texts = [label.decode() for label in labels if label is not None]
+        texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
         return texts[0] if len(texts) == 1 else texts
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
         if not self._history_read:
             self._history_read = True
-            self._emit(self.filters.release())
-        if self.opts.follow and self._waiting and not self.info.started:
-            # Caught up and still not running: say why, on a terminal.
-            self.out.status(f"{self.name}: {self._waiting}")
+            self._show(self.filters.release())
+        if self.pending is not None and (shown := self.pending.line(self.zero)):
+            # Caught up and still not running: say why, as attach does.
+            self.out.status(f"{self.name} {shown[0]}", shown[1])
         if self.has_main:
-            return self.info.clean or (
-                self.info.finish_status is not None and self.completion.complete
-            )
+            # As attach: the main eventlog up to the wait event, and all the
+            # output (all written once the job has finished).
+            info = self.info
+            finished = info.finish_status is not None and self.completion.complete
+            return info.clean or (self._attach_status is not None and finished)
         return self.completion.complete
 
     def finish(self, complete: bool = True) -> int:
@@ -329,7 +343,7 @@ class JobOutput:
         if self.opts.mode == "lines":
             self._emit(self.assembler.end_all())
         self._history_read = True
-        self._emit(self.filters.release())
+        self._show(self.filters.release())
         # What was held is written now, so a failed write (--split) counts.
         self.out.flush()
         return self._status() if complete else ExitStatus.ERROR
@@ -346,25 +360,50 @@ class JobOutput:
             if eventlog == "main":
                 self._main(event)
             else:
-                self.info.feed_exec(event)
+                self._exec(event)
 
     def _main(self, event: Event) -> None:
         self.info.feed_main(event)
         if self.zero is None:
             self.zero = event.timestamp
+        if self.pending is not None:
+            self.pending.see(event)
+            if self.pending.over:
+                self.pending = None
+                self.out.status("")  # the wait is over: clear any status line
         if event.name == "start" and self.filters.start is None:
             self.filters.start = event.timestamp
-        if event.name == "exception" and event.context.get("severity") == 0:
+        if self._attach_status is not None:
+            return  # past the wait event: attach shows nothing more of it
+        # Every exception, whatever its severity, as attach prints it.
+        if event.name == "exception":
             self.out.exception(format_exception(event, self.name, self.zero))
-        if event.name in WAITING:
-            self._waiting = WAITING[event.name]
-        elif event.name in ("start", "exception", "clean"):
-            self._waiting = None
-            self.out.status("")  # the wait is over: clear any status line
+        elif self.attach.show_events:
+            self.out.job_event(*format_event(event, "job", self.zero))
+        if event.name == self.attach.wait_event:
+            self._attach_status = self.info.exit_status()
+
+    def _exec(self, event: Event) -> None:
+        self.info.feed_exec(event)
+        self._ran = self._ran or event.name == "complete"
+        zero = self.zero if self.zero is not None else event.timestamp
+        if event.name == "log":
+            head = exec_log_head(event, zero)
+            if head is not None:
+                self.out.exec_log("" if self.attach.quiet else head, event.context["data"])
+        elif self.attach.show_exec:
+            self.out.job_event(*format_event(event, "exec", zero))
 
     def _emit(self, lines: list[Line]) -> None:
-        if self.filters.active:
+        """Assembled lines, through the line filters (once per event: kept short)."""
+        if self._filtering:
             lines = self.filters.apply(lines)
+        if lines:
+            start = self.filters.start
+            self.out.lines(lines, start if start is not None else self.zero)
+
+    def _show(self, lines: list[Line]) -> None:
+        """Lines past the filters (or held by them until now), to the renderer."""
         if lines:
             # Line times are shown relative to the job's start (its "start"
             # event, or the output header when there is no main eventlog).
@@ -451,16 +490,21 @@ class JobOutput:
             self.completion.end(rec.stream, rec.ranks)
             if rec.stream in self.opts.streams and self.select(rec.rank, rec.ranks):
                 self.redirects.append(rec)
-                self.out.redirect(rec)
-        elif isinstance(rec, Log) and rec.level <= self.opts.log_level:
-            self.out.log(rec, self.zero if self.zero is not None else rec.timestamp)
+                if not self.attach.quiet:
+                    self.out.redirect(rec)
+        elif isinstance(rec, Log) and rec.level <= self.opts.log_level and not self.attach.quiet:
+            zero = self.zero if self.zero is not None else rec.timestamp
+            self.out.log(rec, zero, self.attach.verbose)
 
     def _status(self) -> int:
         status: int = ExitStatus.SUCCESS
         if self.opts.follow and self.has_main:
-            status, message = self.info.exit_status()
+            seen = self._attach_status
+            status, message = seen if seen is not None else self.info.exit_status()
             if message:
                 self.out.error(f"{self.name}: {message}")
+            if self._ran and not self._output_seen:
+                self.out.error(f"{self.name}: No job output found")  # as attach
             if self.opts.summary:
                 for line in failure_summary(self.info, self.redirects):
                     self.out.error(f"{self.name}: {line}")

@@ -251,6 +251,9 @@ class _View:
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         return self.hub.inner.job_info_lookup(jobid, key)
 
+    def rpc(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.hub.inner.rpc(topic, payload)
+
     def watch(self, key: str, namespace: str | None = None) -> Watch:
         return self.hub.inner.watch(key, namespace)
 
@@ -448,7 +451,7 @@ class LineRequest:
             mode="lines",
             log_level=-1,
             filters=filters,
-            records=True,
+            lane="records",
         )
 
 

@@ -598,8 +598,9 @@ def _reader(
     options = OutputOptions(
         tasks=None if taskset.all else taskset.ids,
         mode="lines" if labelio or lines else "raw",
+        # lines: Line records; labelio: each line after its label; else the bytes.
+        lane="records" if lines else "labelled" if labelio else "raw",
         log_level=LOG_TRACE,  # every message: log_stderr_level picks its stream
-        records=lines,
     )
     wanted = frozenset({"output"}) if nowait else frozenset(EVENTLOGS)
     return _OutputReader(

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
+from fluxout import jansson
 from fluxout.eventlog import Event
 from fluxout.exit import ExitStatus
 
@@ -109,3 +113,93 @@ def format_exception(event: Event, jobid: str, zero: float) -> str:
         f"type={ctx.get('type', 'unknown')} severity={ctx.get('severity', -1)} "
         f"{ctx.get('note', '')}"
     )
+
+
+def format_event(event: Event, eventlog: str, zero: float) -> tuple[str, str]:
+    """An event as ``flux job attach -E`` (eventlog "job") or ``-X`` ("exec")
+    prints it: ``0.012s: job.validate``, and its context as jansson writes
+    it ("" when it has none)."""
+    context = jansson.dumps(event.context) if event.context else ""
+    return f"{event.timestamp - zero:.3f}s: {eventlog}.{event.name}", context
+
+
+def exec_log_head(event: Event, zero: float) -> str | None:
+    """What attach prints before an exec eventlog ``log`` event's data (the
+    output of the job shell, or of whatever ran in its place, before it
+    could write to the job's output): ``0.045s: COMPONENT[RANK]: STREAM: ``.
+    None when the event is not one attach would print."""
+    ctx = event.context
+    fields = [ctx.get(key) for key in ("component", "rank", "stream", "data")]
+    if not all(isinstance(value, str) for value in fields):
+        return None
+    component, rank, stream, _ = fields
+    return f"{event.timestamp - zero:.3f}s: {component}[{rank}]: {stream}: "
+
+
+# The wall clock the pending status reads (tests put a fake one here).
+wall_clock = time.time
+
+# What attach's status line says of a job that has not started, by the last
+# main eventlog event that told where it is.
+PENDING = {
+    "submit": "submitted",
+    "validate": "resolving dependencies",
+    "depend": "waiting for priority assignment",
+    "priority": "waiting for resources",
+    "alloc": "starting",
+}
+
+
+class PendingStatus:
+    """attach's status line while a job has not started.
+
+    Shown ``delay`` seconds after following began (attach: 2 s, when it runs
+    on a terminal; 0 with --show-status), then updated every second: the
+    job's state in attach's words and the time since it was submitted.
+    Gone for good once the job starts or is cleaned up, or after a fatal
+    exception (attach stops updating it then).
+    """
+
+    def __init__(self, delay: float) -> None:
+        self.show_at = wall_clock() + delay
+        self.message: str | None = None
+        self.prologs = 0  # prologs running (prolog-start, prolog-finish)
+        self.over = False
+        self.stopped_queue: str | None = None  # the job's queue, when it is stopped
+
+    def queue_state(self, state: bytes) -> None:
+        """What the source says of the job's queue (sources.base.QUEUE)."""
+        try:
+            said = orjson.loads(state)
+            queue, stopped = said["queue"], said["stopped"]
+        except (ValueError, TypeError, KeyError):
+            return
+        self.stopped_queue = queue if stopped is True and isinstance(queue, str) else None
+
+    def see(self, event: Event) -> None:
+        """The next main eventlog event."""
+        name = event.name
+        if name in PENDING:
+            self.message = PENDING[name]
+        elif name == "prolog-start":
+            self.prologs += 1
+            self.message = "waiting for prolog"
+        elif name == "prolog-finish":
+            self.prologs -= 1
+            self.message = "waiting for prolog" if self.prologs > 0 else "starting"
+        elif name in ("start", "clean") or (
+            name == "exception" and event.context.get("severity") == 0
+        ):
+            self.over = True
+
+    def line(self, submitted: float | None) -> tuple[str, str] | None:
+        """(what the job waits for, the clock HH:MM:SS since ``submitted``),
+        or None when nothing is to be shown now."""
+        now = wall_clock()
+        if self.over or self.message is None or submitted is None or now < self.show_at:
+            return None
+        dt = max(0, int(now - submitted))
+        message = self.message
+        if message == "waiting for resources" and self.stopped_queue is not None:
+            message += f" ({self.stopped_queue} queue stopped)"  # as attach
+        return message, f"{dt // 3600:02d}:{dt // 60 % 60:02d}:{dt % 60:02d}"

@@ -21,15 +21,17 @@ from fluxout.filters import LineFilter, TimeBound
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
+    AttachOptions,
     JobOutput,
     OutputOptions,
     Renderer,
 )
+from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
-from fluxout.sources.base import IDLE, Notice, Source
+from fluxout.sources.base import IDLE, QUEUE, Notice, Source
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -63,6 +65,13 @@ class Request:
     force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
+    # As flux job attach's options (follow, cat): -E, -X, -w, -v, -q, --show-status.
+    show_events: bool = False
+    show_exec: bool = False
+    wait_event: str = "clean"
+    verbose: bool = False
+    quiet: bool = False
+    show_status: bool = False
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -73,24 +82,6 @@ class Request:
             head=self.head,
             tail=self.tail,
         )
-
-    def mode(self, several: bool) -> str:
-        """How job data is written: as is, per event (attach -l -u), per line, to files."""
-        if self.command == "lines":
-            return "lines"
-        if self.split is not None:
-            return "split"
-        if self.unbuffered:
-            return "event" if self.label else "raw"
-        line_level = (
-            self.label
-            or self.timestamps
-            or several
-            or self.coalesce
-            or self.highlight
-            or self.filters().active
-        )
-        return "lines" if line_level else "raw"
 
 
 def job_short_name(arg: str) -> str:
@@ -115,16 +106,19 @@ def split_job_name(arg: str) -> str:
     return name if safe_component(name) else "job"
 
 
-def _renderer(req: Request, output: Output, job: str, index: int, several: bool) -> TextRenderer:
+def _renderer(
+    req: Request, plan: Plan, output: Output, job: str, index: int, several: bool
+) -> TextRenderer:
     from fluxout.render.styles import JOB_PALETTE
 
-    if req.command == "events":
+    if plan.renderer == "events":
         return EventsRenderer(output, job, req.json)
-    if req.command == "lines":
-        return LinesRenderer(output, job, req.json, req.template)
-    if req.split is not None:
+    if plan.renderer == "records":
+        return LinesRenderer(output, job, req.json, req.template, req.timestamps)
+    if plan.renderer == "split":
         from fluxout.render.split import SplitRenderer
 
+        assert req.split is not None
         return SplitRenderer(
             output, req.split, split_job_name(job), req.force, req.tasks, req.streams
         )
@@ -133,20 +127,36 @@ def _renderer(req: Request, output: Output, job: str, index: int, several: bool)
         timestamps=req.timestamps,
         prefix=f"{job_short_name(job)}: " if several else "",
         pad=output.terminal.stdout_tty and output.color[0],
-        highlight=list(req.highlight),
+        highlight=list(req.highlight) if plan.highlight else [],
     )
     style = JOB_PALETTE[index % len(JOB_PALETTE)]
-    if req.coalesce:
+    if plan.renderer == "coalesce":
         from fluxout.render.coalesce import CoalesceRenderer
 
         return CoalesceRenderer(output, fmt, style, live=req.follow)
     return TextRenderer(output, fmt, style)
 
 
+# attach shows its status line this long after it started, on a terminal.
+STATUS_AFTER = 2.0
+
+
+def _status_after(req: Request, terminal: Terminal) -> float | None:
+    """When a pending job's status line shows, as attach decides it: at once
+    with --show-status; else after STATUS_AFTER seconds when fluxout writes
+    to a terminal, unless -E shows the events or FLUX_ATTACH_NONINTERACTIVE
+    is set (attach's own switch); else never."""
+    if req.show_status:
+        return 0.0
+    if req.show_events or terminal.env.get("FLUX_ATTACH_NONINTERACTIVE"):
+        return None
+    return STATUS_AFTER if terminal.stdout_tty and terminal.stderr_tty else None
+
+
 class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
-    def __init__(self, req: Request, arg: str, out: TextRenderer, mode: str) -> None:
+    def __init__(self, req: Request, plan: Plan, arg: str, out: TextRenderer) -> None:
         from fluxout.sources.target import open_target
 
         self.arg = arg
@@ -156,11 +166,20 @@ class _Job:
         opts = OutputOptions(
             tasks=req.tasks,
             streams=req.streams,
-            mode=mode,
+            mode=plan.data,
+            lane=plan.lane,
             log_level=req.log_level,
             follow=req.follow,
             summary=req.follow and req.command != "lines",
             filters=req.filters(),
+            attach=AttachOptions(
+                show_events=req.show_events,
+                show_exec=req.show_exec,
+                wait_event=req.wait_event,
+                verbose=req.verbose,
+                quiet=req.quiet,
+                status_after=_status_after(req, out.terminal),
+            ),
         )
         self.pipeline = JobOutput(self.source.name, "main" in self.source.eventlogs, opts, out)
 
@@ -185,8 +204,15 @@ def _job_failed(
     return ExitStatus.ERROR
 
 
+def _wanted(job: _Job) -> frozenset[str]:
+    """What a job's reader asks its source for: the eventlogs, and the
+    queue's state while a pending job's status line may show."""
+    wanted = frozenset(("main", "exec", "output"))
+    return wanted | {QUEUE} if job.pipeline.pending is not None else wanted
+
+
 def _read_one(job: _Job, follow: bool) -> int:
-    chunks = job.source.chunks(follow, frozenset(("main", "exec", "output")))
+    chunks = job.source.chunks(follow, _wanted(job))
     try:
         for eventlog, chunk in chunks:
             if eventlog == IDLE:
@@ -209,7 +235,7 @@ STOP_READERS_SECONDS = 2.0
 def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> None:
     """A reader thread: put one job's chunks on the shared queue."""
     try:
-        for eventlog, chunk in job.source.chunks(True, frozenset(("main", "exec", "output"))):
+        for eventlog, chunk in job.source.chunks(True, _wanted(job)):
             q.put((index, eventlog, chunk))
             if eventlog == IDLE:
                 # Wait for the main thread's verdict on the job being over.
@@ -295,23 +321,23 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
         escape=term.escapes(),
     )
     several = len(req.jobs) > 1
-    renderers = [_renderer(req, output, arg, i, several) for i, arg in enumerate(req.jobs)]
+    plan = Plan.of(req, several, output.color)
+    renderers = [_renderer(req, plan, output, arg, i, several) for i, arg in enumerate(req.jobs)]
     try:
-        if req.command == "events":
+        if plan.command == "events":
             return _run_events(req, renderers)
-        return _run_output(req, renderers, several)
+        return _run_output(req, plan, renderers, several)
     finally:
         for out in renderers:
             out.close()
 
 
-def _run_output(req: Request, renderers: list[TextRenderer], several: bool) -> int:
-    mode = req.mode(several)
+def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several: bool) -> int:
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
-            job = _Job(req, arg, out, mode)
+            job = _Job(req, plan, arg, out)
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))
             continue

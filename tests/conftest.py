@@ -68,9 +68,44 @@ def case_dir(fixtures_root: Path):  # type: ignore[no-untyped-def]
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
+def run_in_process(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
+    """fluxout.cli.main(argv) in this process, its standard streams bytes
+    in memory (not terminals, not one file): what a pipe would see, without
+    the cost of a new interpreter per run."""
+    from fluxout.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""))
+    sys.stdout = io.TextIOWrapper(out, write_through=True)
+    sys.stderr = io.TextIOWrapper(err, write_through=True)
+    try:
+        main([str(a) for a in args])
+        status = 0
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        for stream in (sys.stdin, sys.stdout, sys.stderr):
+            if not stream.closed:
+                stream.flush()
+                stream.detach()  # else its collection would close the BytesIO
+        sys.stdin, sys.stdout, sys.stderr = streams
+    return out.getvalue(), err.getvalue(), status
+
+
+# FLUXOUT_TEST_SUBPROCESS=1 runs each `run` as the installed console script
+# instead (pipes, signals, terminals and packaging have tests of their own
+# that always run real processes).
+IN_PROCESS = not os.environ.get("FLUXOUT_TEST_SUBPROCESS")
+
+
 @pytest.fixture
 def run(script_runner) -> Run:  # type: ignore[no-untyped-def]
     def go(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
+        if IN_PROCESS:
+            stdout, stderr, status = run_in_process(*args, stdin=stdin)
+            assert b"Traceback" not in stderr, stderr.decode(errors="replace")
+            return stdout, stderr, status
         result = script_runner.run(
             ["fluxout", *map(str, args)],
             universal_newlines=False,

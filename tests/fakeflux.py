@@ -173,6 +173,8 @@ class FakeFlux:
         die_at: float | None = None,
         interrupt_at: float | None = None,
         hold: bool = False,
+        queue: str | None = None,
+        queue_stopped: bool = False,
     ) -> None:
         meta = json.loads((case / "case.json").read_text())
         self.jobid = parse_jobid(meta["jobid"])
@@ -183,6 +185,8 @@ class FakeFlux:
         self.lose_tail = lose_tail
         self.die_at = die_at
         self.interrupt_at = interrupt_at  # Ctrl-C, in fixture time
+        self.queue = queue  # the job's queue (None: the anonymous one)
+        self.queue_stopped = queue_stopped
         self.calls: list[tuple[str, str]] = []
         self.watches: list[FakeWatch] = []
         self.hazards: list[str] = []
@@ -300,6 +304,23 @@ class FakeFlux:
         if key.startswith("guest."):
             return self._through_symlink(key[len("guest.") :], t)
         return None
+
+    def rpc(self, topic: str, payload: dict[str, object]) -> dict[str, object]:
+        """job-list.list-id and job-manager.queue-status, as 0.88 answers them."""
+        self.calls.append(("rpc", topic))
+        self._alive()
+        if topic == "job-list.list-id":
+            if payload.get("id") != self.jobid:
+                raise FileNotFoundError(errno.ENOENT, "JobID not found")
+            job: dict[str, object] = {"id": self.jobid}
+            if self.queue is not None:
+                job["queue"] = self.queue
+            return {"job": job}
+        if topic == "job-manager.queue-status":
+            if payload.get("name") != self.queue:
+                raise OSError(errno.EINVAL, f"{payload.get('name')}: no such queue")
+            return {"enable": True, "start": not self.queue_stopped}
+        raise OSError(errno.ENOSYS, f"{topic}: no such service")
 
     def _guest_lookup(self, name: str) -> None:
         """A lookup in the guest namespace is sent: is another in flight?"""

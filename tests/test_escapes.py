@@ -314,10 +314,12 @@ def test_status_line_is_escaped() -> None:
     term = Terminal(io.BytesIO(), io.BytesIO(), True, True, False, {})
     sink = Sink(term.stdout, term.stderr, False)
     out = TextRenderer(Output(term, sink, (False, False), True, term.escapes()))
-    out.status("wait\x1b]0;t\x07ing: waiting for validation")
+    out.status("wait\x1b]0;t\x07ing waiting for resources")
     assert isinstance(term.stderr, io.BytesIO)
     # fluxout's own erase-line stays; the name's OSC is shown as text.
-    assert term.stderr.getvalue() == b"\r\x1b[Kwait\\x1b]0;t\\x07ing: waiting for validation"
+    assert term.stderr.getvalue() == (
+        b"\r\x1b[Kfluxout: wait\\x1b]0;t\\x07ing waiting for resources"
+    )
 
 
 def test_coalesced_headers(tmp_path: Path) -> None:

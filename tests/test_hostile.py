@@ -90,7 +90,7 @@ def test_ranks_past_the_task_count_are_not_expanded(tmp_path: Path) -> None:
     assert out.startswith(b"----------------\n[0-1]\n----------------\nline 0\n") and rc == 0
     out, err, rc = fluxout("cat", "--split", tmp_path / "out", "-", stdin=log)
     assert rc == 0
-    assert sum(1 for p in (tmp_path / "out").rglob("*") if p.is_file()) == 2
+    assert sum(1 for p in (tmp_path / "out").rglob("*") if p.is_file()) == 4  # .out, .err
 
 
 def test_an_event_of_no_task_of_the_job_is_an_error() -> None:

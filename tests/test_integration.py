@@ -401,3 +401,201 @@ def test_bindings_come_from_the_flux_on_path(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     prefix = Path(os.path.realpath(str(FLUX))).parent.parent
     assert Path(proc.stdout.decode().strip()).resolve().is_relative_to(prefix.resolve())
+
+
+# -- attach's options: -E, -X, -w, -v, -q, the status line --------------------------
+
+# Both tasks write to stdout and stderr and exit 3; -o verbose=1 gives shell
+# log lines with a file and line.
+VERBOSE_JOB = (
+    "$FLUX submit -n2 -o verbose=1 sh -c "
+    '\'echo "out $FLUX_TASK_RANK"; echo "err $FLUX_TASK_RANK" >&2; exit 3\''
+)
+
+# A job shell that fails before it can write the job's output: what it
+# writes becomes exec eventlog log events, and there is no guest.output.
+FAKE_SHELL = r"""
+cat >fakeshell <<'EOF'
+#!/bin/sh
+echo "fake shell: cannot start" >&2
+echo "out line"
+printf 'no newline' >&2
+exit 1
+EOF
+chmod +x fakeshell
+"""
+
+ATTACH_OPTIONS = {
+    "verbose": ["-E", "-X", "-E -X", "-w start", "-w finish", "-w priority", "-v", "-q"],
+    "execlog": ["", "-q", "-X", "-E"],
+    "redirect": ["-q", "-v"],
+}
+
+
+def test_attach_options_live_are_attach(tmp_path: Path) -> None:
+    """follow (and cat --wait) with -E, -X, -w, -v, -q, next to flux job
+    attach with the same options on the same jobs: while the job runs
+    (-E -X) and after it ended."""
+    from tests.test_attach_options import assert_kinds_are_attach
+
+    runs = []
+    for job, options in ATTACH_OPTIONS.items():
+        for i, opts in enumerate(options):
+            runs.append(
+                f"save fo-{job}-{i} fo follow {opts} ${job}\n"
+                f"save attach-{job}-{i} $FLUX job attach {opts} ${job}\n"
+            )
+    script = (
+        FAKE_SHELL
+        + f"""
+verbose=$({VERBOSE_JOB.replace("submit", "submit --urgency=hold")})
+save fo-live fo follow -E -X $verbose &
+f=$!
+save attach-live $FLUX job attach -E -X $verbose &
+a=$!
+$FLUX job wait-event $verbose priority >/dev/null
+sleep 1
+$FLUX job urgency $verbose default
+wait $f $a
+execlog=$($FLUX submit --setattr=system.exec.job_shell=$PWD/fakeshell -n1 true)
+redirect=$($FLUX submit -n2 --output=out.txt sh -c 'echo "out $FLUX_TASK_RANK"')
+$FLUX job wait-event $execlog clean >/dev/null
+$FLUX job wait-event $redirect clean >/dev/null
+echo "$verbose $execlog $redirect" >jobids
+"""
+        + "".join(runs)
+        + """
+save fo-cat-wait fo cat --wait -E -X -q $verbose
+save attach-cat-wait $FLUX job attach -E -X -q $verbose
+"""
+    )
+    in_instance(tmp_path, script)
+    ids = dict(zip(ATTACH_OPTIONS, (tmp_path / "jobids").read_text().split(), strict=True))
+    names = [x.encode() for x in ids.values()]
+    checked = []
+    for job, options in ATTACH_OPTIONS.items():
+        for i, opts in enumerate(options):
+            mine, theirs = result(tmp_path, f"fo-{job}-{i}"), result(tmp_path, f"attach-{job}-{i}")
+            assert_kinds_are_attach(mine, theirs, names)
+            checked.append((job, opts, theirs[2]))
+    for name in ("live", "cat-wait"):
+        assert_kinds_are_attach(
+            result(tmp_path, f"fo-{name}"), result(tmp_path, f"attach-{name}"), names
+        )
+    # The statuses attach gave, so that the comparisons above meant something.
+    assert ("verbose", "-w start", 1) in checked and ("verbose", "-w finish", 3) in checked
+    assert ("execlog", "-q", 1) in checked
+    err = result(tmp_path, "fo-execlog-1")[1]  # -q: the shell's words without attach's heads
+    assert err.startswith(b"fake shell: cannot start\nout line\nno newlinefluxout: ")
+
+
+def test_exception_while_pending_live(tmp_path: Path) -> None:
+    """A non-fatal exception of a held job is printed while the job is still
+    pending, as attach prints it: '2.093s: job.exception ƒ... type=test
+    severity=2 test' (fluxout printed only fatal ones)."""
+    script = f"""
+id=$({VERBOSE_JOB.replace("submit", "submit --urgency=hold")})
+echo "$id" >jobid
+save follow fo follow $id &
+f=$!
+save attach $FLUX job attach $id &
+a=$!
+$FLUX job wait-event $id priority >/dev/null
+sleep 0.5
+$FLUX job raise --severity=2 --type=test $id test
+until_true 30 grep -q job.exception follow.err
+$FLUX jobs -no {{state}} $id >state-at-exception
+$FLUX job urgency $id default
+wait $f $a
+"""
+    in_instance(tmp_path, script)
+    assert (tmp_path / "state-at-exception").read_text().strip() in ("PRIORITY", "SCHED")
+    jobid = (tmp_path / "jobid").read_text().strip().encode()
+    mine, theirs = result(tmp_path, "follow"), result(tmp_path, "attach")
+    assert_same_as_attach(mine, theirs, jobid)
+    line = next(x for x in theirs[1].splitlines() if b"job.exception" in x)
+    assert line.endswith(b" job.exception " + jobid + b" type=test severity=2 test")
+    assert line in mine[1].splitlines()
+
+
+# Runs a command on a pseudo-terminal of 100 columns (stdin, stdout and
+# stderr), and saves all it wrote there in OUT.
+PTY_RUN = r"""
+import fcntl, os, pty, struct, subprocess, sys, termios
+out, cmd = sys.argv[1], sys.argv[2:]
+master, slave = pty.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+attrs = termios.tcgetattr(slave)
+attrs[1] &= ~termios.OPOST
+termios.tcsetattr(slave, termios.TCSANOW, attrs)
+proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+os.close(slave)
+chunks = []
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    chunks.append(chunk)
+open(out, "wb").write(b"".join(chunks))
+sys.exit(proc.wait())
+"""
+
+
+# How a job is kept pending, and let go: held, or its queue stopped.
+PENDING = {
+    "held": ("--urgency=hold", "true", "$FLUX job urgency $id default", b""),
+    "stopped-queue": ("", "$FLUX queue stop", "$FLUX queue start", b" (default queue stopped)"),
+}
+
+
+@pytest.mark.parametrize("pending", PENDING)
+def test_pending_status_line_live_is_attachs(pending: str, tmp_path: Path) -> None:
+    """On a terminal, a pending job's status line comes after 2 s, says what
+    attach's says (that the queue is stopped, too), with its clock at the
+    same right edge; fluxout's is gone once the job starts (attach leaves
+    its last one on the screen)."""
+    import re
+
+    submit, before, release, why = PENDING[pending]
+    (tmp_path / "pty_run.py").write_text(PTY_RUN)
+    script = f"""
+{before}
+id=$({VERBOSE_JOB.replace("submit", f"submit {submit}")})
+echo "$id" >jobid
+NO_COLOR=1 $PY pty_run.py fo.tty $PY -m fluxout follow $id &
+f=$!
+$PY pty_run.py attach.tty $FLUX job attach $id &
+a=$!
+sleep 4.5
+{release}
+wait $f $a
+"""
+    in_instance(tmp_path, script)
+    jobid = (tmp_path / "jobid").read_text().strip()
+    status = rf"(flux-job|fluxout): {re.escape(jobid)} (\S.*?) +(\d\d:\d\d:\d\d)"
+    pattern = re.compile(status.encode())
+    mine = (tmp_path / "fo.tty").read_bytes()
+    theirs = (tmp_path / "attach.tty").read_bytes()
+    ours = [m for m in pattern.finditer(mine)]
+    attachs = [m for m in pattern.finditer(theirs) if m.group(2) != b"started"]
+    assert ours and attachs, (mine, theirs)
+    said = {m.group(2) for m in ours}
+    # attach asks about the queue asynchronously: its first line may come
+    # before the answer does; fluxout's line says it from the start.
+    late = {b"waiting for resources"} if why else set()
+    assert said == {m.group(2) for m in attachs} - late
+    waiting = b"waiting for resources" + why
+    assert waiting in said and said <= {waiting, b"starting"}
+    # After 2 s, then once a second, as attach.
+    assert min(m.group(3) for m in ours) >= b"00:00:02"
+    assert min(m.group(3) for m in attachs) >= b"00:00:02"
+    assert len({m.group(3) for m in ours}) >= 2
+    # The same width: the clock at the right edge, as attach puts it.
+    widths = {len(m.group(0).decode()) for m in ours}
+    assert widths == {len(m.group(0).decode()) for m in attachs} == {99}
+    # Erased at the start: the job's output is on a clean line.
+    last = ours[-1].end()
+    assert mine.index(b"\r\x1b[K", last) < mine.index(b"out ")

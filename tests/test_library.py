@@ -292,6 +292,10 @@ class TwoFakes:
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         return self._by_id(jobid).job_info_lookup(jobid, key)
 
+    def rpc(self, topic: str, payload: dict[str, Any]) -> Any:
+        jobid = payload.get("id")
+        return (self._by_id(jobid) if jobid is not None else self.fakes[0]).rpc(topic, payload)
+
     def watch(self, key: str, namespace: str | None = None) -> Any:
         return self._by_key(key, namespace).watch(key, namespace)
 

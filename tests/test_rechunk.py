@@ -347,6 +347,29 @@ def unknown_name(line: bytes) -> str | None:
     return None
 
 
+def is_not_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return bool(line.strip())
+    return False
+
+
+def is_entry(line: bytes) -> bool:
+    """An RFC 18 entry, as far as its timestamp, name and context go."""
+    obj = orjson.loads(line)
+    if not isinstance(obj, dict):
+        return False
+    ts, name = obj.get("timestamp"), obj.get("name")
+    return (
+        isinstance(ts, (int, float))
+        and not isinstance(ts, bool)
+        and isinstance(name, str)
+        and bool(name)
+        and isinstance(obj.get("context", {}), dict)
+    )
+
+
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(with_header=st.booleans(), lines=st.lists(event_lines, max_size=15))
 def test_decoder_never_raises(with_header: bool, lines: list[bytes]) -> None:
@@ -355,6 +378,8 @@ def test_decoder_never_raises(with_header: bool, lines: list[bytes]) -> None:
     problems: list[Problem] = []
     decoder = OutputDecoder(problems.append)
     seen_names: set[str] = set()
+    told_not_json = False  # before a first entry, lines not JSON are told once
+    entry_seen = False
     for lineno, line in enumerate(lines, start=1):
         before = len(problems)
         records = list(decoder.decode([(lineno, line)]))
@@ -378,12 +403,22 @@ def test_decoder_never_raises(with_header: bool, lines: list[bytes]) -> None:
             assert records == []
             assert new == []
         name = unknown_name(line)
+        not_json = is_not_json(line)
         if not records and not new:
-            # Silently skipped: a blank line, or an unknown event name that
-            # was reported once already.
-            assert not line.strip() or (name is not None and name in seen_names)
+            # Silently skipped: a blank line, an unknown event name that was
+            # reported once already, or a line that is not JSON after the
+            # first such was told, before any entry.
+            assert (
+                not line.strip()
+                or (name is not None and name in seen_names)
+                or (not_json and told_not_json and not entry_seen)
+            )
         if name is not None:
             seen_names.add(name)
+        if not_json and new and not entry_seen:
+            told_not_json = True
+        if line.strip() and not not_json and is_entry(line):
+            entry_seen = True
 
 
 @settings(max_examples=300)

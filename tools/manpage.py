@@ -289,7 +289,9 @@ STATUS_ERRORS = (
     ),
     (
         "2",
-        "A usage error: an unknown option, or a bad jobid, idset or option value.",
+        "A usage error: an unknown option, a bad jobid, idset or option value, "
+        "or two options that cannot be used together (one of them would be "
+        "ignored).",
     ),
     (
         "130",
@@ -326,6 +328,11 @@ ENVIRONMENT = (
         "even what is not a terminal.",
     ),
     ("TERM", "`--color=auto` does not colour a terminal whose TERM is `dumb`."),
+    (
+        "FLUX_ATTACH_NONINTERACTIVE",
+        "When set, `follow` and `cat --wait` show no status line for a pending "
+        "job (unless `--show-status`), as for `flux job attach`.",
+    ),
 )
 
 SAVE_EVENTLOGS = (
@@ -426,6 +433,11 @@ PAGES: dict[str, Page] = {
                 "Follow only the standard error, labelled by task rank, and "
                 "act on the job's exit status:",
                 ('fluxout follow -l --stream stderr $id || echo "failed: $?"',),
+            ),
+            Example(
+                "The job's events on stderr as `flux job attach -E -X` shows "
+                "them, without the job shell's log messages:",
+                ("fluxout follow -E -X -q $id",),
             ),
         ),
     ),

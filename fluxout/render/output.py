@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fluxout.eventlog import Log, Redirect
 from fluxout.idset import IdSet
 from fluxout.lines import Line
-from fluxout.render.escape import escape_controls, own_bytes
+from fluxout.render.escape import escape_controls, escape_json, own_bytes
 from fluxout.render.sink import STDERR, STDOUT, Sink
 from fluxout.render.styles import STYLES, ansi_codes, paint, rank_style
 from fluxout.render.terminal import Terminal
@@ -104,6 +104,7 @@ class TextRenderer:
             self._job_prefix(1),
         )
         self._status_shown = False
+        self._status_line = ""
         self._last_time: float | None = None
         self._second: tuple[int, str] = (-1, "")
 
@@ -128,12 +129,9 @@ class TextRenderer:
         """Many pieces of job bytes (and cached labels) for one stream at once."""
         self.sink.write_many(fd, chunks, sum(map(len, chunks)))
 
-    def line_prefix(self, fd: int, rank: int) -> bytes | None:
-        """The bytes before each whole line of a task, when that is all the
-        decoration there is (the fast lane); None when lines need more."""
-        fmt = self.fmt
-        if type(self) is not TextRenderer or not fmt.label or fmt.timestamps or fmt.highlight:
-            return None
+    def line_prefix(self, fd: int, rank: int) -> bytes:
+        """The bytes before each whole line of a task: the job's name and
+        the task's label (the labelled fast lane, when the plan has it)."""
         return self._prefixes[fd] + self.label(fd, rank)
 
     def json_job(self) -> str | None:
@@ -247,13 +245,35 @@ class TextRenderer:
         text = self.own(STDERR, text)
         self.sink.write(STDERR, own_bytes(paint(text, style, self.color[1]) + "\n"))
 
-    def log(self, rec: Log, zero: float) -> None:
+    def log(self, rec: Log, zero: float, verbose: bool = False) -> None:
         style = "log"
         if rec.level <= 3:
             style = "log.error"
         elif rec.level == 4:
             style = "log.warning"
-        self.note(self.prefix + format_log(rec, zero), STYLES[style])
+        self.note(self.prefix + format_log(rec, zero, verbose), STYLES[style])
+
+    def job_event(self, head: str, context: str) -> None:
+        """A main or exec eventlog event as attach -E / -X shows it: its
+        time and name, then its JSON context (which stays JSON on a terminal)."""
+        self._clear_status()
+        text = self.own(STDERR, self.prefix + head)
+        if context:
+            text += " " + (escape_json(context) if self.escape[STDERR] else context)
+        self.sink.write(STDERR, own_bytes(paint(text, STYLES["event"], self.color[1]) + "\n"))
+
+    def exec_log(self, head: str, data: str) -> None:
+        """Output of the job shell (or what ran in its place) from the exec
+        eventlog, after attach's head ("" with -q), as it was: no newline
+        added, but where the job's name is put before it (several jobs)."""
+        self._clear_status()
+        head = self.prefix + head
+        if head:
+            head = paint(self.own(STDERR, head), STYLES["log"], self.color[1])
+        body = data.encode("utf-8", "surrogateescape")
+        if self.prefix and not body.endswith(b"\n"):
+            body += b"\n"  # decorated output is line by line
+        self.sink.write(STDERR, own_bytes(head) + body)
 
     def redirect(self, rec: Redirect) -> None:
         self.note(self.prefix + format_redirect(rec), STYLES["redirect"])
@@ -269,18 +289,26 @@ class TextRenderer:
         self.note(f"fluxout: {text}", STYLES["warning"])
         self.sink.flush_stderr()
 
-    def status(self, text: str) -> None:
-        """A transient status line: only on a terminal, erased by any output."""
-        if not self.terminal.stderr_tty:
-            return
+    def status(self, text: str, clock: str = "") -> None:
+        """A transient status line, erased by any output ("" erases it), as
+        attach's: ``fluxout: TEXT``, and ``clock`` at the right edge of the
+        terminal. The core decides when there is one (a terminal, or
+        --show-status)."""
         if not text:
             self._clear_status()
             return
         self.sink.flush()
-        line = paint(self.own(STDERR, text), STYLES["status"], self.color[1])
+        line = self.own(STDERR, f"fluxout: {text}")
+        if clock:
+            width = self.terminal.columns() - 2 - len(clock)
+            line = f"{line:<{width}} {clock}"
+        line = paint(line, STYLES["status"], self.color[1])
+        if self._status_shown and line == self._status_line:
+            return  # as it is on the screen
         self.terminal.stderr.write(own_bytes(f"\r\x1b[K{line}"))
         self.terminal.stderr.flush()
         self._status_shown = True
+        self._status_line = line
 
     def _clear_status(self) -> None:
         if self._status_shown:

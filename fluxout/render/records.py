@@ -131,9 +131,17 @@ class RecordRenderer(TextRenderer):
 class LinesRenderer(RecordRenderer):
     """``lines``: one record per assembled line, all on stdout."""
 
-    def __init__(self, output: Output, job: str, json: bool, template: str | None = None) -> None:
+    def __init__(
+        self,
+        output: Output,
+        job: str,
+        json: bool,
+        template: str | None = None,
+        timestamps: str | None = None,
+    ) -> None:
         super().__init__(output, job, json)
         self.template = compile_template(template) if template is not None else None
+        self.timestamps = timestamps  # the human listing's time column: abs, rel, delta
 
     def json_job(self) -> str | None:
         return self.job if self.json and self.template is None else None
@@ -172,9 +180,8 @@ class LinesRenderer(RecordRenderer):
             return
         color = self.color[0]
         for line in lines:
-            rel = line.timestamp - zero if zero is not None else line.timestamp
             head = (
-                paint(f"{rel:10.3f}s", STYLES["time"], color)
+                paint(self._when(line.timestamp, zero), STYLES["time"], color)
                 + " "
                 + paint(f"{line.rank:>3}", rank_style(line.rank, line.stream), color)
                 + " "
@@ -186,6 +193,18 @@ class LinesRenderer(RecordRenderer):
                 + " "
             )
             write(STDOUT, head.encode() + line.text + b"\n")
+
+    def _when(self, ts: float, zero: float | None) -> str:
+        """The time column: seconds since the job started (rel, the
+        default), the local date and time (abs), or since the line before
+        (delta)."""
+        if self.timestamps == "abs":
+            return self._abs_time(ts)
+        if self.timestamps == "delta":
+            last = self._last_time if self._last_time is not None else ts
+            self._last_time = ts
+            return f"{f'+{ts - last:.3f}':>10}s"
+        return f"{ts - zero if zero is not None else ts:10.3f}s"
 
 
 def dump_json(value: object) -> bytes:

@@ -1,7 +1,8 @@
 """--split DIR: each task's stdout and stderr to its own file, as srun --output=%t.
 
 Files are ``DIR/<job>/<rank>.out`` and ``<rank>.err``, holding exactly the
-bytes the task wrote. Everything written stays below DIR: the job level is
+bytes the task wrote, or with line filters (--grep, --head, --since...) the
+lines that pass them. Everything written stays below DIR: the job level is
 one path component, and no symlink below DIR is ever followed (the job
 directory and its files are opened relative to a directory descriptor with
 O_NOFOLLOW, files created with O_EXCL). A job directory that is not empty
@@ -18,11 +19,13 @@ import os
 import resource
 import stat
 from collections import OrderedDict
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 from fluxout.errors import FluxoutError
 from fluxout.idset import IdSet
+from fluxout.lines import Line
 from fluxout.render.output import Output, TextRenderer
 
 SUFFIX = {"stdout": "out", "stderr": "err"}
@@ -271,6 +274,27 @@ class SplitRenderer(TextRenderer):
             else:
                 chunks.append(data)
             self._pending_size += len(data)
+        if self._pending_size >= FLUSH_AT:
+            self._write_pending()
+
+    def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
+        """The lines that passed the line filters, each to its task's file
+        as it was written (a last line without its newline stays so)."""
+        if self._failed:
+            return
+        pending = self._pending
+        size = 0
+        for line in lines:
+            name = self._name(line.stream, line.rank)
+            chunks = pending.get(name)
+            if chunks is None:
+                chunks = pending[name] = []
+            chunks.append(line.text)
+            size += len(line.text)
+            if line.eol:
+                chunks.append(b"\n")
+                size += 1
+        self._pending_size += size
         if self._pending_size >= FLUSH_AT:
             self._write_pending()
 

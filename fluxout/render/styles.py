@@ -31,6 +31,7 @@ STYLES = {
     "log.warning": "yellow",
     "redirect": "dim",
     "status": "dim",
+    "event": "blue",
     "time": "dim",
     "highlight": "bold reverse",
     "summary": "bold",

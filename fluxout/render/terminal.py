@@ -67,6 +67,20 @@ class Terminal:
             decide_color(when, self.env, self.stderr_tty),
         )
 
+    def columns(self) -> int:
+        """The terminal's width (stderr's, for its status line): COLUMNS,
+        else the terminal's own size, else 80 as attach assumes."""
+        try:
+            columns = int(self.env.get("COLUMNS", ""))
+        except ValueError:
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(self.stderr.fileno()).columns
+            except (AttributeError, ValueError, OSError):
+                columns = 0
+        return columns if columns > 0 else 80
+
     def escapes(self) -> tuple[bool, bool]:
         """Whether fluxout's own words are written escaped on (stdout, stderr):
         on a terminal only, so a pipe gets the bytes attach would write."""

@@ -9,6 +9,10 @@ from typing import Protocol
 # The three eventlogs of a job, by the names fluxout shows them under.
 EVENTLOGS = ("main", "exec", "output")
 IDLE = "idle"
+# Not an eventlog: what a live source learns of the queue of a job that
+# waits for resources, when it is wanted (for the status line), as JSON
+# ``{"queue": NAME, "stopped": BOOL}``.
+QUEUE = "queue"
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,9 @@ class Source(Protocol):
     is over or the consumer closes the generator; whenever it has caught up
     with everything there is so far it yields ``("idle", b"")``, the moment
     for the consumer to decide whether the job is over.  In place of bytes
-    it may yield a ``Notice`` about that eventlog.
+    it may yield a ``Notice`` about that eventlog.  A live source also
+    yields ``(QUEUE, json)`` now and then while the job waits for resources,
+    when QUEUE is in ``wanted``.
     """
 
     name: str  # the job as shown in messages: a path, or a jobid in f58

@@ -26,6 +26,8 @@ from fluxout.sources.flux.bindings import import_flux
 LOAD_WINDOW = 8
 # Synchronous RPCs wait in slices this long, so Ctrl-C is seen promptly.
 RPC_SLICE = 0.25
+# How long ``rpc`` waits for its answer at most.
+RPC_TIMEOUT = 5.0
 
 
 class Watch(Protocol):
@@ -68,6 +70,12 @@ class Boundary(Protocol):
 
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         """One key of a job through ``job-info.lookup`` (access checked)."""
+        ...
+
+    def rpc(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One request to a service and its JSON answer (a read-only one,
+        such as job-list.list-id or job-manager.queue-status); TimeoutError
+        when it has not come in RPC_TIMEOUT seconds."""
         ...
 
     def watch(self, key: str, namespace: str | None = None) -> Watch:
@@ -315,6 +323,32 @@ class FluxBoundary:
             lib.flux_future_destroy(future)
         value = orjson.loads(raw).get(key)
         return value.encode("utf-8", "surrogateescape") if value is not None else None
+
+    def rpc(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
+        lib, ffi = self.lib, self.ffi
+        body = orjson.dumps(payload)
+        future = lib.flux_rpc(self.h, topic.encode(), body, lib.FLUX_NODEID_ANY, 0)
+        if future == ffi.NULL:
+            raise self._oserror(None)
+        try:
+            waited = 0.0
+            while lib.flux_future_wait_for(future, RPC_SLICE) < 0:
+                if ffi.errno != errno.ETIMEDOUT:
+                    if not lib.flux_future_is_ready(future):
+                        raise _connection_lost()
+                    break  # fulfilled with an error: the get reports it
+                waited += RPC_SLICE
+                if waited >= RPC_TIMEOUT:
+                    raise TimeoutError(errno.ETIMEDOUT, f"{topic}: no answer")
+            data = ffi.new("const void *[1]")
+            size = ffi.new("size_t *")
+            if lib.flux_rpc_get_raw(future, data, size) < 0:
+                raise self._oserror(future)
+            raw = bytes(ffi.buffer(data[0], size[0])).rstrip(b"\0") if size[0] else b"{}"
+        finally:
+            lib.flux_future_destroy(future)
+        answer = orjson.loads(raw)
+        return answer if isinstance(answer, dict) else {}
 
     def watch(self, key: str, namespace: str | None = None) -> Watch:
         c = self.flux.constants

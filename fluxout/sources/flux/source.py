@@ -37,7 +37,7 @@ import orjson
 
 from fluxout.errors import FluxoutError, NotFoundError
 from fluxout.jobid import format_jobid
-from fluxout.sources.base import EVENTLOGS, IDLE, Source
+from fluxout.sources.base import EVENTLOGS, IDLE, QUEUE, Source
 from fluxout.sources.flux import boundary as _boundary  # its connect: a fake in tests
 from fluxout.sources.flux.boundary import Boundary, Watch, strerror
 
@@ -46,6 +46,9 @@ CHUNK = 1 << 20
 # How long one wait on the reactor lasts at most: the follow loop yields
 # IDLE this often, and signal handlers (SIGTERM) run at least this often.
 POLL_SECONDS = 0.25
+# How often the queue of a job waiting for resources is asked about
+# (flux job attach: every 10 s, its --queue-check-interval).
+QUEUE_CHECK_SECONDS = 10.0
 # A lookup through the job.<id>.guest symlink can race the graft that
 # replaces it: how often, and how long apart, such a lookup is retried.
 GRAFT_RETRIES = 20
@@ -159,9 +162,23 @@ class _MainLog(_Cursor):
         self.started = False
         self.released = False  # release with final=true: the graft is there
         self.clean = False
+        # Waiting for resources: priority was the last step of the job
+        # towards its start (then alloc, or an exception, ends the wait).
+        self.waiting = False
+        self.queue: str | None = None  # the job's queue, once asked
+        self.queue_asked = -QUEUE_CHECK_SECONDS  # when (monotonic)
 
     def see(self, data: bytes) -> None:
         for name, context in self.scan.events(data):
+            if name == "priority":
+                self.waiting = True
+            elif name in ("alloc", "start", "clean") or (
+                name == "exception" and context.get("severity") == 0
+            ):
+                self.waiting = False
+            elif name == "jobspec-update":
+                self.queue = None  # its queue may have changed: ask again
+                self.queue_asked = -QUEUE_CHECK_SECONDS
             if name == "start":
                 self.started = True
             elif name == "release" and context.get("final") is True:
@@ -312,6 +329,10 @@ class FluxJobSource:
     #   namespace on our behalf, without FLUX_KVS_WAITCREATE.
     # * The graft (job.<id>.guest.*) and cat's reads are plain lookups
     #   (kvs, content store), which kvs-watch never sees.
+    # * While a job waits for resources and its status line may show: the
+    #   job's queue from job-list.list-id (once) and that queue's status from
+    #   job-manager.queue-status (every QUEUE_CHECK_SECONDS), read-only RPCs
+    #   that flux job attach sends for its status line too.
 
     def _open_main(self) -> Watch:
         if self.direct:
@@ -409,6 +430,9 @@ class FluxJobSource:
                             yield eventlog, chunk
                 if job.clean and all(log.done for log in guests):
                     return
+                waiting = QUEUE in wanted and job.waiting and not job.started
+                if waiting and (state := self._queue_state(job)) is not None:
+                    yield QUEUE, state
                 if not news:
                     yield IDLE, b""
                     self.boundary.wait(POLL_SECONDS)
@@ -419,6 +443,32 @@ class FluxJobSource:
                 log.restart(None)
             if main is not None:
                 main.cancel()
+
+    def _queue_state(self, job: _MainLog) -> bytes | None:
+        """Whether the queue of a job waiting for resources is stopped, as
+        flux job attach asks for its status line: the job's queue from
+        job-list (once), that queue's status from the job-manager (every
+        QUEUE_CHECK_SECONDS). None when it is not time to ask, or no answer
+        came: the status line then says what it knows."""
+        now = time.monotonic()
+        if now - job.queue_asked < QUEUE_CHECK_SECONDS:
+            return None
+        job.queue_asked = now
+        try:
+            if job.queue is None:
+                reply = self.boundary.rpc(
+                    "job-list.list-id", {"id": self.jobid, "attrs": ["queue"]}
+                )
+                listed = reply.get("job")
+                queue = listed.get("queue") if isinstance(listed, dict) else None
+                job.queue = queue if isinstance(queue, str) else "default"
+            ask = {} if job.queue == "default" else {"name": job.queue}
+            start = self.boundary.rpc("job-manager.queue-status", ask).get("start")
+        except (OSError, ValueError):
+            return None
+        if not isinstance(start, bool):
+            return None
+        return orjson.dumps({"queue": job.queue, "stopped": not start})
 
     @staticmethod
     def _saw_exec(data: bytes, guests: list[_GuestLog]) -> None:
