@@ -13,6 +13,11 @@ class FluxoutError(Exception):
         self.hint = hint  # what to do, told on a second line: ``fluxout: <hint>``
 
 
+class NotFoundError(FluxoutError):
+    """No such job in the instance, or no such saved eventlog or directory
+    (the library maps it to FileNotFoundError, as flux.job.output raises)."""
+
+
 class NoFluxError(FluxoutError):
     """The Flux bindings or libflux-core are missing, or no instance answers."""
 

@@ -37,7 +37,7 @@ from fluxout.sources.base import IDLE, Notice, Source
 if TYPE_CHECKING:
     from fluxout.watch import Request
 
-__all__ = ["show_events"]
+__all__ = ["EventReader", "entries", "show_events", "wanted_event", "wanted_eventlogs"]
 
 
 def _event_ranks(event: Event) -> IdSet | None:
@@ -101,32 +101,58 @@ class _EventsEnd:
         return self.clean if self.has_main else self.completion.complete
 
 
-def _decoded(
-    source: Source, req: Request, wanted: frozenset[str], warn: Problems
-) -> Iterator[tuple[str, Event]]:
-    splitters = {name: LineSplitter() for name in wanted}
-    firsts = {name: FirstEntry(name) for name in wanted}
-    end = _EventsEnd("main" in wanted and "main" in source.eventlogs)
-    chunks = source.chunks(req.follow, wanted)
-    for eventlog, chunk in chunks:
-        if eventlog == IDLE:
-            if end.over:
-                break
-            continue
+class EventReader:
+    """One job's eventlog entries, decoded as its source's chunks arrive:
+    ``feed`` gives the entries a chunk completes, ``over`` tells (when
+    following) that the job is, ``end`` gives a last line without its
+    newline. The library (fluxout.library) feeds several at once."""
+
+    def __init__(self, source: Source, wanted: frozenset[str], warn: Problems) -> None:
+        self.warn = warn
+        self.splitters = {name: LineSplitter() for name in wanted}
+        self.firsts = {name: FirstEntry(name) for name in wanted}
+        self.end_state = _EventsEnd("main" in wanted and "main" in source.eventlogs)
+
+    @property
+    def over(self) -> bool:
+        return self.end_state.over
+
+    def feed(self, eventlog: str, chunk: bytes | Notice) -> list[tuple[str, Event]]:
+        warn = self.warn
         if isinstance(chunk, Notice):
             # A lost part too is told as a warning here, where JobOutput
             # tells it as an error; it counts as one all the same (status 1).
-            if take_notice(chunk, eventlog, warn, splitters, warn.report):
-                end.has_main = False
+            if take_notice(chunk, eventlog, warn, self.splitters, warn.report):
+                self.end_state.has_main = False
+            return []
+        events = list(
+            decode_events(
+                self.splitters[eventlog].feed(chunk), warn, eventlog, self.firsts[eventlog]
+            )
+        )
+        for event in events:
+            self.end_state.see(eventlog, event)
+        return [(eventlog, event) for event in events]
+
+    def end(self) -> list[tuple[str, Event]]:
+        return [
+            (eventlog, event)
+            for eventlog, splitter in self.splitters.items()
+            for event in decode_events(splitter.end(), self.warn, eventlog, self.firsts[eventlog])
+        ]
+
+
+def _decoded(
+    source: Source, req: Request, wanted: frozenset[str], warn: Problems
+) -> Iterator[tuple[str, Event]]:
+    reader = EventReader(source, wanted, warn)
+    for eventlog, chunk in source.chunks(req.follow, wanted):
+        if eventlog == IDLE:
+            if reader.over:
+                break
             continue
-        for event in decode_events(
-            splitters[eventlog].feed(chunk), warn, eventlog, firsts[eventlog]
-        ):
-            end.see(eventlog, event)
-            yield eventlog, event
-    for eventlog, splitter in splitters.items():
-        for event in decode_events(splitter.end(), warn, eventlog, firsts[eventlog]):
-            yield eventlog, event
+        yield from reader.feed(eventlog, chunk)
+    yield from reader.end()
 
 
 def _submit_time(source: Source) -> float | None:
@@ -160,12 +186,20 @@ def _ignore(problem: Problem) -> None:
     pass
 
 
-def show_events(source: Source, req: Request, out: EventsRenderer, label: str | None = None) -> int:
-    """events: every eventlog entry, merged by time unless following.
-    ``label`` names the job in a warning about it (default: the source's name)."""
-    problems = Problems(source.name, out.warning)
-    select = Selection(req.tasks)
-    wanted = req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
+def wanted_eventlogs(source: Source, req: Request) -> frozenset[str]:
+    """The eventlogs of the request that the source has."""
+    return req.eventlogs & source.eventlogs if source.eventlogs else req.eventlogs
+
+
+def wanted_event(event: Event, eventlog: str, req: Request, select: Selection) -> bool:
+    """Whether the request shows this entry (its tasks and streams)."""
+    return _wanted_event(event, eventlog, req, select)
+
+
+def entries(source: Source, req: Request, problems: Problems) -> Iterator[tuple[str, Event]]:
+    """Every entry of the eventlogs a request wants, merged by time unless
+    following (``wanted_event`` tells which of them it shows)."""
+    wanted = wanted_eventlogs(source, req)
     if req.follow or len(wanted) < 2:
         stream: Iterator[tuple[str, Event]] = _decoded(source, req, wanted, problems)
     else:
@@ -177,12 +211,21 @@ def show_events(source: Source, req: Request, out: EventsRenderer, label: str | 
         )
         rest = _decoded(source, req, wanted & {"output"}, problems)
         stream = heapq.merge(small, rest, key=lambda pair: pair[1].timestamp)
+    return stream
+
+
+def show_events(source: Source, req: Request, out: EventsRenderer, label: str | None = None) -> int:
+    """events: every eventlog entry, merged by time unless following.
+    ``label`` names the job in a warning about it (default: the source's name)."""
+    problems = Problems(source.name, out.warning)
+    select = Selection(req.tasks)
+    wanted = wanted_eventlogs(source, req)
     # Times count from the job's submit, whichever eventlogs are shown;
     # without a main eventlog, from the first event shown.
     apart = wanted and "main" not in wanted and "main" in source.eventlogs
     zero = _submit_time(source) if apart else None
     told = False  # -t selects none of the job's tasks: said
-    for eventlog, event in stream:
+    for eventlog, event in entries(source, req, problems):
         if zero is None:
             zero = event.timestamp
         if eventlog == "output" and event.name == "header" and not told:

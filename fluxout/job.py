@@ -98,7 +98,9 @@ class OutputOptions:
     tasks: IdSet | None = None
     streams: frozenset[str] = ALL_STREAMS
     mode: str = "raw"  # raw, event (attach -l -u), lines, split: Plan.data
-    lane: str | None = "raw"  # the fast lane: raw, labelled, json or None: Plan.lane
+    # The fast lane: raw, labelled, json, records (the library: Line records,
+    # through the line filters) or None: Plan.lane.
+    lane: str | None = "raw"
     log_level: int = 7
     follow: bool = False
     summary: bool = False
@@ -260,7 +262,7 @@ class JobOutput:
         # Which fast lane this job's data events take (None: only the careful path).
         self._lane = opts.lane
         self.lane = FastLane(
-            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
+            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or "", self._emit
         )
         self.zero: float | None = None
         self.first_time: float | None = None  # of the first event read, of any eventlog
@@ -355,7 +357,7 @@ class JobOutput:
             return ""
         if len(selected) > LANE_RANKS:
             return None
-        if self.lane.mode == "json":  # the lane puts the ranks in the records
+        if self.lane.mode in ("json", "records"):  # the lane puts the ranks in the records
             return ""
         fd = 0 if rec.stream == "stdout" else 1
         texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]

@@ -14,7 +14,8 @@ joined and encoded once per run.
 
 Labelled, the lane also completes lines written in pieces, as the careful
 path's LineAssembler would, and hands its unfinished lines to that assembler
-before any careful line.
+before any careful line. So it does for the library (fluxout.library), whose
+lane ("records") hands out Line records instead of bytes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import orjson
 
 from fluxout.eventlog import decode_base64
 from fluxout.idset import IdSet
-from fluxout.lines import LineAssembler
+from fluxout.lines import Line, LineAssembler
 
 # What a route is, per (stream, rank string), as JobOutput learns it:
 # "" (raw: the data as it is), the label before each line (labelled), the
@@ -69,6 +70,8 @@ LONG_LINE = 1 << 20
 # Careful(line number, line): the careful path for one line.
 Careful = Callable[[int, bytes], None]
 Write = Callable[[int, list[bytes]], None]
+# The records lane: where its lines go (JobOutput's line filters, then the renderer).
+Emit = Callable[[list[Line]], None]
 
 
 class _Context(msgspec.Struct, forbid_unknown_fields=True):
@@ -98,10 +101,19 @@ class _Careful(Exception):
 class FastLane:
     """Writes the plain data events of one job, in batches of lines."""
 
-    def __init__(self, mode: str, write: Write, assembler: LineAssembler, job: str = "") -> None:
-        self.mode = mode  # "raw", "labelled" or "json" (lines --json)
+    def __init__(
+        self,
+        mode: str,
+        write: Write,
+        assembler: LineAssembler,
+        job: str = "",
+        emit: Emit | None = None,
+    ) -> None:
+        # "raw", "labelled", "json" (lines --json) or "records" (the library)
+        self.mode = mode
         self.job = job  # json: the job named in each record
         self.write = write
+        self.emit = emit  # records: where the Line records go
         self.assembler = assembler
         self._pending = assembler.pending  # its unfinished lines, by (stream, rank)
         # Per stream, rank string -> raw: the append method of the run's
@@ -126,7 +138,7 @@ class FastLane:
         if self.mode == "raw":
             table[rank] = self._hidden.append if route is False else self._texts.append
             return
-        if self.mode == "json":  # a task's rank, or the ranks of an event of several
+        if self.mode in ("json", "records"):  # a task's rank, or the ranks of several
             table[rank] = (
                 False if route is False else tasks.first if len(tasks) == 1 else list(tasks)
             )
@@ -165,6 +177,8 @@ class FastLane:
             self._labelled(first, lines, careful)
         elif self.mode == "json":
             self._json(first, lines, careful)
+        elif self.mode == "records":
+            self._records(first, lines, careful)
         else:
             self._raw(first, lines, careful)
 
@@ -317,6 +331,53 @@ class FastLane:
             careful(first + i, line)
         if records:
             self._write_records(records)
+
+    def _records(self, first: int, lines: list[bytes], careful: Careful) -> None:
+        """The library's lane: a Line record per line, as the careful path's
+        LineAssembler gives it (the route of a task is its rank)."""
+        decode = _decode
+        routes = self._routes
+        emit = self.emit
+        assert emit is not None
+        out: list[Line] = []
+        held = self._held
+        pending = self._pending
+        for i, line in enumerate(lines):
+            try:
+                event = decode(line)
+                ctx = event.context
+                stream = ctx.stream
+                rank = routes[stream][ctx.rank]  # KeyError: a rank not seen yet
+                data = ctx.data if ctx.encoding is None else text_of_base64(ctx.data)
+                if rank is False:  # a task the request does not show
+                    continue
+                if not held and not pending and data and data.find("\n") == len(data) - 1:
+                    text = data[:-1].encode(errors=BYTES)
+                    ts = event.timestamp
+                    if type(rank) is int:
+                        out.append(Line(ts, stream, rank, text, True))
+                    else:  # an event of several tasks: the line for each
+                        out.extend(Line(ts, stream, task, text, True) for task in rank)
+                    continue
+                if type(rank) is int:
+                    data.encode(errors=BYTES)  # fails here, before any state changes
+                    done = self._partial(stream, ctx.rank, data, event.timestamp)
+                    if done is not None:
+                        start, whole = done
+                        for piece in whole.split("\n"):
+                            out.append(Line(start, stream, rank, piece.encode(errors=BYTES), True))
+                            start = event.timestamp  # the next lines began here
+                    continue
+            except Exception:
+                pass
+            if out:
+                emit(out)
+                out = []
+            if held:
+                self.spill()
+            careful(first + i, line)
+        if out:
+            emit(out)
 
     def _write_records(self, records: bytearray) -> None:
         self.write(0, [bytes(records)])

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import orjson
 
-from fluxout.errors import FluxoutError
+from fluxout.errors import FluxoutError, NotFoundError
 from fluxout.jobid import jobid_of_name, jobid_of_service
 from fluxout.sources.base import IDLE, Notice
 
@@ -143,7 +143,7 @@ class PathSource:
                 with path.open("rb") as f:
                     self.files[classify_known(f.read(HEAD_BYTES), name)] = path
         except FileNotFoundError:
-            raise FluxoutError(name, "no such file or directory") from None
+            raise NotFoundError(name, "no such file or directory") from None
         except OSError as exc:
             raise _read_error(name, path, exc) from None
         # An unreadable eventlog is still one of the job's: its Notice says

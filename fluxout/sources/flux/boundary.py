@@ -410,3 +410,18 @@ def _connect(uri: str | None, job: str) -> Boundary:
 
 
 connect: Connect = _connect
+
+
+def flux_job_exception() -> type[Exception] | None:
+    """flux.job.JobException, when the Flux bindings and flux.job load
+    (flux.job needs ply); None when they do not. fluxout.output raises it
+    where flux.job.output does, and a stand-in when Flux is not there (a
+    saved eventlog is read without it)."""
+    import importlib
+
+    try:
+        import_flux("flux.job")
+        cls = importlib.import_module("flux.job").JobException
+    except Exception:
+        return None
+    return cls if isinstance(cls, type) and issubclass(cls, Exception) else None

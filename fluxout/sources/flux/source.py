@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from fluxout.errors import FluxoutError
+from fluxout.errors import FluxoutError, NotFoundError
 from fluxout.jobid import format_jobid
 from fluxout.sources.base import EVENTLOGS, IDLE, QUEUE, Source
 from fluxout.sources.flux import boundary as _boundary  # its connect: a fake in tests
@@ -219,7 +219,7 @@ class FluxJobSource:
     def error(self, exc: OSError, what: str = "") -> FluxoutError:
         num = exc.errno
         if num == errno.ENOENT and what in ("", "eventlog"):
-            return FluxoutError(self.name, "no such job")
+            return NotFoundError(self.name, "no such job")
         if num in (errno.EPERM, errno.EACCES):
             return FluxoutError(self.name, "that is not your job")
         if num in _CONNECTION_ERRNOS:
@@ -246,7 +246,7 @@ class FluxJobSource:
         except OSError as exc:
             raise self.error(exc, "eventlog") from None
         if value is None:
-            raise FluxoutError(self.name, "no such job")
+            raise NotFoundError(self.name, "no such job")
         return value
 
     def _open_guest(self, key: str) -> Iterator[bytes] | None:
