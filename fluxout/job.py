@@ -63,6 +63,7 @@ class Renderer(Protocol):
     def event(self, stream: str, rank: str, data: bytes) -> None: ...
     def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
+    def end(self, stream: str, ranks: IdSet) -> None: ...
     def set_tasks(self, ntasks: int) -> None: ...
     def log(self, rec: Log, zero: float, verbose: bool = False) -> None: ...
     def redirect(self, rec: Redirect) -> None: ...
@@ -97,7 +98,8 @@ class OutputOptions:
 
     tasks: IdSet | None = None
     streams: frozenset[str] = ALL_STREAMS
-    mode: str = "raw"  # raw, event (attach -l -u), lines, split: Plan.data
+    # raw, event (attach -l -u), lines, split, blocks (each task's bytes): Plan.data
+    mode: str = "raw"
     lane: str | None = "raw"  # the fast lane: raw, labelled, json or None: Plan.lane
     log_level: int = 7
     follow: bool = False
@@ -432,7 +434,7 @@ class JobOutput:
                 elif mode == "lines":
                     if self._expands(rec, ranks):
                         self._assemble(rec, ranks)
-                elif mode == "split":
+                elif mode in ("split", "blocks"):
                     if self._expands(rec, ranks):
                         out.split(rec.stream, ranks, rec.data)
                 else:
@@ -441,6 +443,8 @@ class JobOutput:
             if rec.eof and mode == "lines":
                 ended = [assembler.end(rec.stream, r) for r in ranks]
                 self._emit([line for line in ended if line is not None])
+            elif rec.eof and mode == "blocks":
+                out.end(rec.stream, ranks)
         else:
             self._other(rec)
 

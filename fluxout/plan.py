@@ -123,7 +123,8 @@ class Plan:
     command: str  # cat, follow, events, lines
     # How job data is written: "raw" (the bytes as they came), "event"
     # (attach -l -u: each event labelled), "lines" (assembled, then
-    # filtered and decorated), "split" (each task's bytes to its files).
+    # filtered and decorated), "split" (each task's bytes to its files),
+    # "blocks" (each task's bytes, compared at the end: cat --coalesce).
     data: str
     # Which renderer encodes it: "events", "records" (lines), "split",
     # "coalesce" or "text".
@@ -176,6 +177,9 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
         return "lines" if filters else "split"
     if req.unbuffered:
         return "event" if req.label else "raw"
+    if req.coalesce and not req.follow and not filters:
+        # Whole outputs are compared: no line needs assembling.
+        return "blocks"
     decorated = req.label or req.timestamps or several or req.coalesce or highlight
     return "lines" if decorated or filters else "raw"
 

@@ -133,7 +133,7 @@ def _renderer(
     if plan.renderer == "coalesce":
         from fluxout.render.coalesce import CoalesceRenderer
 
-        return CoalesceRenderer(output, fmt, style, live=req.follow)
+        return CoalesceRenderer(output, fmt, style, live=req.follow, job=job)
     return TextRenderer(output, fmt, style)
 
 

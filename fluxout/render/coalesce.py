@@ -1,7 +1,8 @@
 """--coalesce: identical output of several tasks shown once, as dshbak -c does.
 
-``cat --coalesce`` gathers each task's whole output per stream, then prints
-each distinct block once under the rank set that wrote it::
+``cat --coalesce`` gathers each task's whole output per stream (in bounded
+memory: see blocks.py), then prints each distinct block once under the rank
+set that wrote it::
 
     ----------------
     [0-3,5]
@@ -21,8 +22,9 @@ from collections.abc import Iterable
 
 from fluxout.idset import IdSet
 from fluxout.lines import Line
+from fluxout.render.blocks import Store, TaskOutputs
 from fluxout.render.escape import own_bytes
-from fluxout.render.output import FD, LineFormat, Output, TextRenderer
+from fluxout.render.output import FD, HUGE_LINE, LineFormat, Output, TextRenderer
 from fluxout.render.styles import paint, rank_style
 
 RULE = "-" * 16
@@ -35,13 +37,19 @@ MAX_HELD = 10_000
 
 class CoalesceRenderer(TextRenderer):
     def __init__(
-        self, output: Output, fmt: LineFormat, job_style: str = "", live: bool = False
+        self,
+        output: Output,
+        fmt: LineFormat,
+        job_style: str = "",
+        live: bool = False,
+        job: str = "-",
     ) -> None:
         super().__init__(output, fmt, job_style)
         self.live = live
         self.ntasks = 0
-        # cat: (stream, rank) -> lines
-        self._blocks: dict[tuple[str, int], list[bytes]] = defaultdict(list)
+        # cat: each task's output, per stream
+        self._store = Store(job)
+        self._outputs = {stream: TaskOutputs(self._store) for stream in FD}
         # follow: (stream, index) -> {text: ranks}, with when it was first seen
         self._pending: dict[tuple[str, int], dict[bytes, list[int]]] = {}
         self._since: dict[tuple[str, int], float] = {}
@@ -51,10 +59,59 @@ class CoalesceRenderer(TextRenderer):
     def set_tasks(self, ntasks: int) -> None:
         self.ntasks = ntasks
 
+    # -- cat: whole outputs ---------------------------------------------
+
+    def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
+        """The bytes one event gives each of ``ranks``."""
+        self._outputs[stream].add(ranks.ranges, data)
+
+    def end(self, stream: str, ranks: IdSet) -> None:
+        self._outputs[stream].end(ranks.ranges)
+
+    def _add_lines(self, lines: Iterable[Line]) -> None:
+        """Lines (when filters choose them): each task's, a batch at a time."""
+        batch: dict[tuple[str, int], list[bytes]] = {}
+        outputs = self._outputs
+        for line in lines:
+            key = (line.stream, line.rank)
+            pieces = batch.get(key)
+            if pieces is None:
+                pieces = batch[key] = []
+            if len(line.text) >= HUGE_LINE:  # not copied to add its newline
+                if pieces:
+                    outputs[line.stream].add(((line.rank, line.rank),), b"".join(pieces))
+                    pieces.clear()
+                outputs[line.stream].add(((line.rank, line.rank),), line.text)
+            else:
+                pieces.append(line.text)
+            pieces.append(b"\n")
+        for (stream, rank), pieces in batch.items():
+            outputs[stream].add(((rank, rank),), b"".join(pieces))
+
+    def _header(self, fd: int, ranks: IdSet) -> bytes:
+        prefix = self.own(fd, self.prefix)
+        header = f"{RULE}\n{prefix}{ranks.format()}\n{RULE}\n"
+        if self.color[fd]:
+            header = paint(header, "bold", True)
+        return own_bytes(header)
+
+    def _write_blocks(self) -> None:
+        write = self.sink.write
+        try:
+            for stream, outputs in self._outputs.items():
+                fd = FD[stream]
+                for ranges, content in outputs.groups():
+                    write(fd, self._header(fd, IdSet(ranges)))
+                    for piece in self._store.read(content):
+                        write(fd, piece)
+        finally:
+            self._store.close()
+
+    # -- follow: line by line -------------------------------------------
+
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         if not self.live:
-            for line in lines:
-                self._blocks[(line.stream, line.rank)].append(line.text + b"\n")
+            self._add_lines(lines)
             return
         for line in lines:
             self._ranks.add(line.rank)
@@ -93,21 +150,6 @@ class CoalesceRenderer(TextRenderer):
         if self.live:
             self._release(final=False)
         super().batch_done()
-
-    def _write_blocks(self) -> None:
-        for stream in ("stdout", "stderr"):
-            fd = FD[stream]
-            by_content: dict[bytes, list[int]] = defaultdict(list)
-            for (s, rank), block in sorted(self._blocks.items(), key=lambda kv: kv[0][1]):
-                if s == stream:
-                    by_content[b"".join(block)].append(rank)
-            for content, ranks in sorted(by_content.items(), key=lambda kv: min(kv[1])):
-                prefix = self.own(fd, self.prefix)
-                header = f"{RULE}\n{prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
-                if self.color[fd]:
-                    header = paint(header, "bold", True)
-                self.sink.write(fd, own_bytes(header) + content)
-        self._blocks.clear()
 
     def close(self) -> None:
         if self.live:
