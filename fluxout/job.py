@@ -231,7 +231,7 @@ class JobOutput:
         # Which fast lane this job's data events take (None: only the careful path).
         self._lane = opts.lane
         self.lane = FastLane(
-            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
+            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or "", out.split
         )
         self.zero: float | None = None
         self.has_main = has_main
@@ -309,7 +309,7 @@ class JobOutput:
             return ""
         if len(selected) > LANE_RANKS:
             return None
-        if self.lane.mode == "json":  # the lane puts the ranks in the records
+        if self.lane.mode in ("json", "blocks"):  # the lane knows the tasks
             return ""
         fd = 0 if rec.stream == "stdout" else 1
         texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]

@@ -133,8 +133,8 @@ class Plan:
     # --head, --tail).
     filters: bool
     # The fast lane the plain data events may take: "raw", "labelled"
-    # (each line after a cached label), "json" (lines --json), or None:
-    # the careful path only.
+    # (each line after a cached label), "json" (lines --json), "blocks"
+    # (each task's text gathered), or None: the careful path only.
     lane: str | None
     # Whether --highlight paints anything: only where there is colour, so
     # that in a pipe it changes no byte (and is no reason to assemble lines).
@@ -185,8 +185,8 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
 
 
 def _lane(req: Request, data: str, renderer: str, filters: bool, highlight: bool) -> str | None:
-    if data == "raw":
-        return "raw"
+    if data in ("raw", "blocks"):
+        return data
     if filters or data != "lines":
         return None
     if renderer == "records":
