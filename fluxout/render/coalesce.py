@@ -33,6 +33,11 @@ RULE = "-" * 16
 # others, its oldest lines go out alone rather than pile up.
 HOLD_SECONDS = 0.5
 MAX_HELD = 10_000
+# ... and how many bytes they hold at most (their text, and a little for
+# each distinct text and task), so that long lines cannot pile up either.
+MAX_HELD_BYTES = 16 << 20
+TEXT_COST = 64
+RANK_COST = 8
 
 
 class CoalesceRenderer(TextRenderer):
@@ -51,8 +56,11 @@ class CoalesceRenderer(TextRenderer):
         self._store = Store(job)
         self._outputs = {stream: TaskOutputs(self._store) for stream in FD}
         # follow: (stream, index) -> {text: ranks}, with when it was first seen
+        # and what it holds (see TEXT_COST)
         self._pending: dict[tuple[str, int], dict[bytes, list[int]]] = {}
         self._since: dict[tuple[str, int], float] = {}
+        self._cost: dict[tuple[str, int], int] = {}
+        self._held = 0
         self._count: dict[tuple[str, int], int] = defaultdict(int)
         self._ranks: set[int] = set()
 
@@ -113,13 +121,27 @@ class CoalesceRenderer(TextRenderer):
         if not self.live:
             self._add_lines(lines)
             return
+        pending, since, cost, count = self._pending, self._since, self._cost, self._count
         for line in lines:
-            self._ranks.add(line.rank)
-            n = self._count[(line.stream, line.rank)]
-            self._count[(line.stream, line.rank)] = n + 1
+            if not self.ntasks:
+                self._ranks.add(line.rank)
+            n = count[(line.stream, line.rank)]
+            count[(line.stream, line.rank)] = n + 1
             key = (line.stream, n)
-            self._pending.setdefault(key, {}).setdefault(line.text, []).append(line.rank)
-            self._since.setdefault(key, time.monotonic())
+            groups = pending.get(key)
+            if groups is None:
+                groups = pending[key] = {}
+                since[key] = time.monotonic()
+                cost[key] = 0
+            ranks = groups.get(line.text)
+            if ranks is None:
+                groups[line.text] = [line.rank]
+                add = len(line.text) + TEXT_COST
+            else:
+                ranks.append(line.rank)
+                add = RANK_COST
+            cost[key] += add
+            self._held += add
         self._release(final=False)
 
     def _group_label(self, fd: int, ranks: list[int]) -> bytes:
@@ -138,13 +160,18 @@ class CoalesceRenderer(TextRenderer):
             seen = sum(len(r) for r in groups.values())
             waiting = seen < expected and now - self._since[key] < HOLD_SECONDS
             over -= 1
-            if not final and waiting and over < 0:
+            if not final and waiting and over < 0 and self._held <= MAX_HELD_BYTES:
                 continue
             fd = FD[key[0]]
             for text, ranks in sorted(groups.items(), key=lambda kv: min(kv[1])):
-                self.sink.write(fd, self._group_label(fd, ranks) + text + b"\n")
+                label = self._group_label(fd, ranks)
+                if len(text) < HUGE_LINE:
+                    self.sink.write(fd, label + text + b"\n")
+                else:  # no copy of a huge line to put a label on it
+                    self.sink.write_many(fd, [label, text, b"\n"], len(label) + len(text) + 1)
             del self._pending[key]
             del self._since[key]
+            self._held -= self._cost.pop(key)
 
     def batch_done(self) -> None:
         if self.live:
