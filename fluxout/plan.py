@@ -42,6 +42,8 @@ EXCLUSIVE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("-u", "-l", "--timestamps", "--highlight", "--coalesce"),
     ),
     ("-u", "writes events, not lines", LINE_OPTIONS),
+    # dshbak -c's headers: the block (cat) or line (follow) names its ranks.
+    ("--coalesce", "names the ranks itself", ("-l", "--timestamps")),
     ("--format", "writes each line through its template", ("--json", "--timestamps")),
     ("--json", "writes each line's timestamp as a number", ("--timestamps",)),
     ("-q", "shows no job shell log messages", ("-L", "-v")),

@@ -35,7 +35,7 @@ from fluxout.render import blocks
 from fluxout.render.blocks import Store, TaskOutputs
 from fluxout.render.terminal import Terminal
 from fluxout.watch import Request, run
-from tests.conftest import CASES
+from tests.conftest import CASES, FIXTURES, Run
 
 RULE = b"-" * 16 + b"\n"
 LIMIT = 400 << 20  # address space: fluxout itself needs well under 100 MB
@@ -396,3 +396,64 @@ def test_follow_writes_a_huge_line_without_copies() -> None:
     out, err, rc, _ = fluxout_piped(["follow", "--coalesce"], iter(log))
     assert rc == 0, err
     assert out == sha(b"[0-1]: " + text.encode())
+
+
+# -- options ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["cat", "follow"])
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        ("-l", "-l"),
+        ("--label", "-l"),
+        ("--timestamps", "--timestamps"),
+        ("--timestamps=rel", "--timestamps"),
+    ],
+)
+def test_coalesce_refuses_labels_and_timestamps(
+    run: Run, command: str, option: str, named: str
+) -> None:
+    job = FIXTURES / "hello"
+    for args in ((option, "--coalesce"), ("--coalesce", option)):
+        out, err, rc = run(command, job, *args)  # a bare --timestamps would take JOB as its value
+        assert (out, rc) == (b"", 2)
+        why = f"--coalesce names the ranks itself: it cannot be used with {named}"
+        assert err == f"fluxout: {why} (see fluxout {command} --help)\n".encode()
+
+
+def test_help_says_so(run: Run) -> None:
+    out, _, rc = run("cat", "--help")
+    assert rc == 0
+    text = b" ".join(out.split())
+    assert b"Not with -l or --timestamps" in text
+    assert b"names the stream" in text
+
+
+def _two_streams(tmp_path: Path) -> Path:
+    events: list[Event] = [
+        ("stdout", [0, 1], b"out\n", False),
+        ("stderr", [0, 1], b"err\n", False),
+        ("stderr", [2], b"other\n", False),
+    ]
+    path = tmp_path / "output.eventlog"
+    path.write_bytes(eventlog(3, events))
+    return path
+
+
+def test_a_terminal_names_the_stream_of_each_block(tmp_path: Path) -> None:
+    path = _two_streams(tmp_path)
+    out, err, rc = coalesce(path, tty=True)
+    assert rc == 0
+    assert out == RULE + b"[0-1] stdout\n" + RULE + b"out\n"
+    assert (
+        err == RULE + b"[0-1] stderr\n" + RULE + b"err\n" + RULE + b"2 stderr\n" + RULE + b"other\n"
+    )
+    # One stream shown: nothing to tell apart.
+    out, err, rc = coalesce(path, tty=True, streams=frozenset(["stderr"]))
+    assert (out, rc) == (b"", 0)
+    assert err.startswith(RULE + b"[0-1]\n" + RULE)
+    # A pipe keeps the headers as they were.
+    out, err, _ = coalesce(path)
+    assert out == RULE + b"[0-1]\n" + RULE + b"out\n"
+    assert err.startswith(RULE + b"[0-1]\n" + RULE)

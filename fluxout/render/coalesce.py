@@ -2,7 +2,7 @@
 
 ``cat --coalesce`` gathers each task's whole output per stream (in bounded
 memory: see blocks.py), then prints each distinct block once under the rank
-set that wrote it::
+set that wrote it, the stream named too on a terminal that shows both::
 
     ----------------
     [0-3,5]
@@ -47,10 +47,12 @@ class CoalesceRenderer(TextRenderer):
         fmt: LineFormat,
         job_style: str = "",
         live: bool = False,
+        name_streams: bool = False,
         job: str = "-",
     ) -> None:
         super().__init__(output, fmt, job_style)
         self.live = live
+        self.name_streams = name_streams  # say which stream a block is of
         self.ntasks = 0
         # cat: each task's output, per stream
         self._store = Store(job)
@@ -96,9 +98,10 @@ class CoalesceRenderer(TextRenderer):
         for (stream, rank), pieces in batch.items():
             outputs[stream].add(((rank, rank),), b"".join(pieces))
 
-    def _header(self, fd: int, ranks: IdSet) -> bytes:
+    def _header(self, fd: int, stream: str, ranks: IdSet) -> bytes:
         prefix = self.own(fd, self.prefix)
-        header = f"{RULE}\n{prefix}{ranks.format()}\n{RULE}\n"
+        name = f" {stream}" if self.name_streams else ""
+        header = f"{RULE}\n{prefix}{ranks.format()}{name}\n{RULE}\n"
         if self.color[fd]:
             header = paint(header, "bold", True)
         return own_bytes(header)
@@ -109,7 +112,7 @@ class CoalesceRenderer(TextRenderer):
             for stream, outputs in self._outputs.items():
                 fd = FD[stream]
                 for ranges, content in outputs.groups():
-                    write(fd, self._header(fd, IdSet(ranges)))
+                    write(fd, self._header(fd, stream, IdSet(ranges)))
                     for piece in self._store.read(content):
                         write(fd, piece)
         finally:
