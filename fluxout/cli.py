@@ -357,7 +357,10 @@ show_options = bundle(
         "--coalesce/--no-coalesce",
         is_flag=True,
         help="Show identical output of several tasks once, under the "
-        "rank set that wrote it (as dshbak -c).",
+        "rank set that wrote it (as dshbak -c). cat compares each task's "
+        "whole output (its block names the stream too, on a terminal that "
+        "shows both), follow the n-th line of every task. Not with -l or "
+        "--timestamps: the ranks are shown already.",
     ),
     click.option(
         "--split",

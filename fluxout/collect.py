@@ -102,6 +102,9 @@ class Collector:
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
         self.items.append(Chunk(stream, data))
 
+    def end(self, stream: str, ranks: IdSet) -> None:
+        pass  # only --coalesce, which the library does not do, completes lines here
+
     def set_tasks(self, ntasks: int) -> None:
         pass
 

@@ -63,6 +63,7 @@ class Renderer(Protocol):
     def event(self, stream: str, rank: str, data: bytes) -> None: ...
     def lines(self, lines: list[Line], zero: float | None = None) -> None: ...
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
+    def end(self, stream: str, ranks: IdSet) -> None: ...
     def set_tasks(self, ntasks: int) -> None: ...
     def log(self, rec: Log, zero: float, verbose: bool = False) -> None: ...
     def redirect(self, rec: Redirect) -> None: ...
@@ -97,9 +98,10 @@ class OutputOptions:
 
     tasks: IdSet | None = None
     streams: frozenset[str] = ALL_STREAMS
-    mode: str = "raw"  # raw, event (attach -l -u), lines, split: Plan.data
-    # The fast lane: raw, labelled, json, records (the library: Line records,
-    # through the line filters) or None: Plan.lane.
+    # raw, event (attach -l -u), lines, split, blocks (each task's bytes): Plan.data
+    mode: str = "raw"
+    # The fast lane: raw, labelled, json, blocks, records (the library: Line
+    # records, through the line filters) or None: Plan.lane.
     lane: str | None = "raw"
     log_level: int = 7
     follow: bool = False
@@ -262,7 +264,12 @@ class JobOutput:
         # Which fast lane this job's data events take (None: only the careful path).
         self._lane = opts.lane
         self.lane = FastLane(
-            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or "", self._emit
+            self._lane or "raw",
+            out.raw_many,
+            self.assembler,
+            out.json_job() or "",
+            self._emit,
+            out.split,
         )
         self.zero: float | None = None
         self.first_time: float | None = None  # of the first event read, of any eventlog
@@ -357,7 +364,7 @@ class JobOutput:
             return ""
         if len(selected) > LANE_RANKS:
             return None
-        if self.lane.mode in ("json", "records"):  # the lane puts the ranks in the records
+        if self.lane.mode in ("json", "records", "blocks"):  # the lane knows the tasks
             return ""
         fd = 0 if rec.stream == "stdout" else 1
         texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
@@ -572,7 +579,7 @@ class JobOutput:
                 elif mode == "lines":
                     if self._expands(rec, ranks):
                         self._assemble(rec, ranks)
-                elif mode == "split":
+                elif mode in ("split", "blocks"):
                     if self._expands(rec, ranks):
                         out.split(rec.stream, ranks, rec.data)
                 else:
@@ -581,6 +588,8 @@ class JobOutput:
             if rec.eof and mode == "lines":
                 ended = [assembler.end(rec.stream, r) for r in ranks]
                 self._emit([line for line in ended if line is not None])
+            elif rec.eof and mode == "blocks":
+                out.end(rec.stream, ranks)
         else:
             self._other(rec)
 

@@ -16,6 +16,10 @@ Labelled, the lane also completes lines written in pieces, as the careful
 path's LineAssembler would, and hands its unfinished lines to that assembler
 before any careful line. So it does for the library (fluxout.library), whose
 lane ("records") hands out Line records instead of bytes.
+
+For ``cat --coalesce`` (mode "blocks") no line is assembled: each task's
+text is gathered and handed on once per run, as the careful path hands on
+an event's bytes for its tasks.
 """
 
 from __future__ import annotations
@@ -72,6 +76,19 @@ Careful = Callable[[int, bytes], None]
 Write = Callable[[int, list[bytes]], None]
 # The records lane: where its lines go (JobOutput's line filters, then the renderer).
 Emit = Callable[[list[Line]], None]
+# Tasks(stream, ranks, data): bytes written by each of these tasks (blocks).
+Tasks = Callable[[str, IdSet, bytes], None]
+
+
+class _Texts(list[str]):
+    """blocks: one task's texts gathered in a run, and which task it is."""
+
+    __slots__ = ("ranks", "stream")
+
+    def __init__(self, stream: str, rank: int) -> None:
+        super().__init__()
+        self.stream = stream
+        self.ranks = IdSet(((rank, rank),))
 
 
 class _Context(msgspec.Struct, forbid_unknown_fields=True):
@@ -108,12 +125,14 @@ class FastLane:
         assembler: LineAssembler,
         job: str = "",
         emit: Emit | None = None,
+        tasks: Tasks | None = None,
     ) -> None:
-        # "raw", "labelled", "json" (lines --json) or "records" (the library)
+        # "raw", "labelled", "json" (lines --json), "records" (the library) or "blocks"
         self.mode = mode
         self.job = job  # json: the job named in each record
         self.write = write
         self.emit = emit  # records: where the Line records go
+        self.tasks = tasks  # blocks: where each task's bytes go
         self.assembler = assembler
         self._pending = assembler.pending  # its unfinished lines, by (stream, rank)
         # Per stream, rank string -> raw: the append method of the run's
@@ -128,6 +147,9 @@ class FastLane:
         self._texts: list[str] = []
         self._hidden: list[str] = []
         self._no_run: dict[str, Any] = {}  # the table while no run is open
+        # blocks: each task's texts, by (stream, rank), and those that hold some.
+        self._task_texts: dict[tuple[str, int], _Texts] = {}
+        self._dirty: list[_Texts] = []
 
     def learn(self, stream: str, rank: str, route: Route | None, tasks: IdSet) -> None:
         """How the lane writes ``rank``'s events (None: it does not);
@@ -142,10 +164,19 @@ class FastLane:
             table[rank] = (
                 False if route is False else tasks.first if len(tasks) == 1 else list(tasks)
             )
+        elif self.mode == "blocks":  # the texts of its task, or of each of its tasks
+            texts = [] if route is False else [self._texts_of(stream, task) for task in tasks]
+            table[rank] = texts[0] if len(texts) == 1 else tuple(texts)
         else:
             table[rank] = route
         if tasks:
             self._ids[stream][rank] = tasks.first
+
+    def _texts_of(self, stream: str, rank: int) -> _Texts:
+        texts = self._task_texts.get((stream, rank))
+        if texts is None:
+            texts = self._task_texts[(stream, rank)] = _Texts(stream, rank)
+        return texts
 
     def knows(self, stream: str, rank: str) -> bool:
         return rank in self._routes.get(stream, ())
@@ -175,6 +206,8 @@ class FastLane:
     def _run(self, first: int, lines: list[bytes], careful: Careful) -> None:
         if self.mode == "labelled":
             self._labelled(first, lines, careful)
+        elif self.mode == "blocks":
+            self._blocks(first, lines, careful)
         elif self.mode == "json":
             self._json(first, lines, careful)
         elif self.mode == "records":
@@ -213,6 +246,46 @@ class FastLane:
         if texts:
             self._write(stream)
         self._hidden.clear()
+
+    def _blocks(self, first: int, lines: list[bytes], careful: Careful) -> None:
+        """Each task's texts are gathered, and handed on before any careful
+        line and at the end of the batch (where an unfinished line is
+        left to the task's next bytes)."""
+        decode = _decode
+        routes = self._routes
+        dirty = self._dirty
+        for i, line in enumerate(lines):
+            try:
+                ctx = decode(line).context
+                data = ctx.data if ctx.encoding is None else text_of_base64(ctx.data)
+                route = routes[ctx.stream][ctx.rank]  # KeyError: a rank not seen yet
+                if route.__class__ is _Texts:  # one task
+                    if not route:
+                        dirty.append(route)
+                    route.append(data)
+                else:  # the tasks of an event of several (none: not shown)
+                    for texts in route:
+                        if not texts:
+                            dirty.append(texts)
+                        texts.append(data)
+                continue
+            except Exception:
+                pass
+            if dirty:
+                self._write_tasks()
+            careful(first + i, line)
+        if dirty:
+            self._write_tasks()
+
+    def _write_tasks(self) -> None:
+        tasks = self.tasks
+        assert tasks is not None
+        for texts in self._dirty:
+            data = "".join(texts).encode(errors=BYTES)
+            texts.clear()
+            if data:
+                tasks(texts.stream, texts.ranks, data)
+        self._dirty.clear()
 
     def _labelled(self, first: int, lines: list[bytes], careful: Careful) -> None:
         decode = _decode

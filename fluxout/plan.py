@@ -42,6 +42,8 @@ EXCLUSIVE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("-u", "-l", "--timestamps", "--highlight", "--coalesce"),
     ),
     ("-u", "writes events, not lines", LINE_OPTIONS),
+    # dshbak -c's headers: the block (cat) or line (follow) names its ranks.
+    ("--coalesce", "names the ranks itself", ("-l", "--timestamps")),
     ("--format", "writes each line through its template", ("--json", "--timestamps")),
     ("--json", "writes each line's timestamp as a number", ("--timestamps",)),
     ("-q", "shows no job shell log messages", ("-L", "-v")),
@@ -123,7 +125,8 @@ class Plan:
     command: str  # cat, follow, events, lines
     # How job data is written: "raw" (the bytes as they came), "event"
     # (attach -l -u: each event labelled), "lines" (assembled, then
-    # filtered and decorated), "split" (each task's bytes to its files).
+    # filtered and decorated), "split" (each task's bytes to its files),
+    # "blocks" (each task's bytes, compared at the end: cat --coalesce).
     data: str
     # Which renderer encodes it: "events", "records" (lines), "split",
     # "coalesce" or "text".
@@ -132,8 +135,8 @@ class Plan:
     # --head, --tail).
     filters: bool
     # The fast lane the plain data events may take: "raw", "labelled"
-    # (each line after a cached label), "json" (lines --json), or None:
-    # the careful path only.
+    # (each line after a cached label), "json" (lines --json), "blocks"
+    # (each task's text gathered), or None: the careful path only.
     lane: str | None
     # Whether --highlight paints anything: only where there is colour, so
     # that in a pipe it changes no byte (and is no reason to assemble lines).
@@ -176,13 +179,16 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
         return "lines" if filters else "split"
     if req.unbuffered:
         return "event" if req.label else "raw"
+    if req.coalesce and not req.follow and not filters:
+        # Whole outputs are compared: no line needs assembling.
+        return "blocks"
     decorated = req.label or req.timestamps or several or req.coalesce or highlight
     return "lines" if decorated or filters else "raw"
 
 
 def _lane(req: Request, data: str, renderer: str, filters: bool, highlight: bool) -> str | None:
-    if data == "raw":
-        return "raw"
+    if data in ("raw", "blocks"):
+        return data
     if filters or data != "lines":
         return None
     if renderer == "records":

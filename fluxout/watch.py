@@ -154,7 +154,10 @@ def _renderer(
     if plan.renderer == "coalesce":
         from fluxout.render.coalesce import CoalesceRenderer
 
-        return CoalesceRenderer(output, fmt, style, live=req.follow)
+        # On a terminal that shows both streams, a block says which it is of.
+        term = output.terminal
+        both = req.streams == ALL_STREAMS and term.stdout_tty and term.stderr_tty
+        return CoalesceRenderer(output, fmt, style, req.follow, name_streams=both, job=job)
     return TextRenderer(output, fmt, style)
 
 

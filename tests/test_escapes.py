@@ -329,7 +329,7 @@ def test_coalesced_headers(tmp_path: Path) -> None:
     out, _, _ = _run(req, tty=True)
     assert out.count(DATA.encode()) == 2
     assert not RAW_CONTROL.search(out.replace(DATA.encode(), b"").replace(b"\n", b"")), out
-    assert b"dir\\x1b[2J: 0\n" in out
+    assert b"dir\\x1b[2J: 0 stdout\n" in out  # a terminal shows both streams
 
 
 def test_cli_error_line(monkeypatch: pytest.MonkeyPatch) -> None:

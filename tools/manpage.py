@@ -534,8 +534,22 @@ def _levels_note() -> str:
 
 
 # Extra paragraphs for an option, keyed by its first long name.
+def _coalesce_note() -> str:
+    from fluxout.render import blocks, coalesce
+
+    return (
+        "`cat` keeps a digest of each task's output as it comes, and the bytes "
+        f"in memory only up to {blocks.HELD_BYTES >> 20} MiB in all: the rest wait in "
+        "an anonymous temporary file (in `TMPDIR`), which needs room for the "
+        f"job's output. `follow` holds at most {coalesce.MAX_HELD} lines (or "
+        f"{coalesce.MAX_HELD_BYTES >> 20} MiB) for tasks that lag; past that the "
+        "oldest go out without them."
+    )
+
+
 OPTION_NOTES: dict[str, Callable[[], str]] = {
     "--log-level": _levels_note,
+    "--coalesce": _coalesce_note,
     "--tasks": lambda: (
         "An output event written for several tasks at once (its rank an idset) "
         "is shown for those of them that are selected. When *IDSET* holds none "

@@ -1,7 +1,8 @@
 """--coalesce: identical output of several tasks shown once, as dshbak -c does.
 
-``cat --coalesce`` gathers each task's whole output per stream, then prints
-each distinct block once under the rank set that wrote it::
+``cat --coalesce`` gathers each task's whole output per stream (in bounded
+memory: see blocks.py), then prints each distinct block once under the rank
+set that wrote it, the stream named too on a terminal that shows both::
 
     ----------------
     [0-3,5]
@@ -21,8 +22,9 @@ from collections.abc import Iterable
 
 from fluxout.idset import IdSet
 from fluxout.lines import Line
+from fluxout.render.blocks import Store, TaskOutputs
 from fluxout.render.escape import own_bytes
-from fluxout.render.output import FD, LineFormat, Output, TextRenderer
+from fluxout.render.output import FD, HUGE_LINE, LineFormat, Output, TextRenderer
 from fluxout.render.styles import paint, rank_style
 
 RULE = "-" * 16
@@ -31,38 +33,118 @@ RULE = "-" * 16
 # others, its oldest lines go out alone rather than pile up.
 HOLD_SECONDS = 0.5
 MAX_HELD = 10_000
+# ... and how many bytes they hold at most (their text, and a little for
+# each distinct text and task), so that long lines cannot pile up either.
+MAX_HELD_BYTES = 16 << 20
+TEXT_COST = 64
+RANK_COST = 8
 
 
 class CoalesceRenderer(TextRenderer):
     def __init__(
-        self, output: Output, fmt: LineFormat, job_style: str = "", live: bool = False
+        self,
+        output: Output,
+        fmt: LineFormat,
+        job_style: str = "",
+        live: bool = False,
+        name_streams: bool = False,
+        job: str = "-",
     ) -> None:
         super().__init__(output, fmt, job_style)
         self.live = live
+        self.name_streams = name_streams  # say which stream a block is of
         self.ntasks = 0
-        # cat: (stream, rank) -> lines
-        self._blocks: dict[tuple[str, int], list[bytes]] = defaultdict(list)
+        # cat: each task's output, per stream
+        self._store = Store(job)
+        self._outputs = {stream: TaskOutputs(self._store) for stream in FD}
         # follow: (stream, index) -> {text: ranks}, with when it was first seen
+        # and what it holds (see TEXT_COST)
         self._pending: dict[tuple[str, int], dict[bytes, list[int]]] = {}
         self._since: dict[tuple[str, int], float] = {}
+        self._cost: dict[tuple[str, int], int] = {}
+        self._held = 0
         self._count: dict[tuple[str, int], int] = defaultdict(int)
         self._ranks: set[int] = set()
 
     def set_tasks(self, ntasks: int) -> None:
         self.ntasks = ntasks
 
+    # -- cat: whole outputs ---------------------------------------------
+
+    def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
+        """The bytes one event gives each of ``ranks``."""
+        self._outputs[stream].add(ranks.ranges, data)
+
+    def end(self, stream: str, ranks: IdSet) -> None:
+        self._outputs[stream].end(ranks.ranges)
+
+    def _add_lines(self, lines: Iterable[Line]) -> None:
+        """Lines (when filters choose them): each task's, a batch at a time."""
+        batch: dict[tuple[str, int], list[bytes]] = {}
+        outputs = self._outputs
+        for line in lines:
+            key = (line.stream, line.rank)
+            pieces = batch.get(key)
+            if pieces is None:
+                pieces = batch[key] = []
+            if len(line.text) >= HUGE_LINE:  # not copied to add its newline
+                if pieces:
+                    outputs[line.stream].add(((line.rank, line.rank),), b"".join(pieces))
+                    pieces.clear()
+                outputs[line.stream].add(((line.rank, line.rank),), line.text)
+            else:
+                pieces.append(line.text)
+            pieces.append(b"\n")
+        for (stream, rank), pieces in batch.items():
+            outputs[stream].add(((rank, rank),), b"".join(pieces))
+
+    def _header(self, fd: int, stream: str, ranks: IdSet) -> bytes:
+        prefix = self.own(fd, self.prefix)
+        name = f" {stream}" if self.name_streams else ""
+        header = f"{RULE}\n{prefix}{ranks.format()}{name}\n{RULE}\n"
+        if self.color[fd]:
+            header = paint(header, "bold", True)
+        return own_bytes(header)
+
+    def _write_blocks(self) -> None:
+        write = self.sink.write
+        try:
+            for stream, outputs in self._outputs.items():
+                fd = FD[stream]
+                for ranges, content in outputs.groups():
+                    write(fd, self._header(fd, stream, IdSet(ranges)))
+                    for piece in self._store.read(content):
+                        write(fd, piece)
+        finally:
+            self._store.close()
+
+    # -- follow: line by line -------------------------------------------
+
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         if not self.live:
-            for line in lines:
-                self._blocks[(line.stream, line.rank)].append(line.text + b"\n")
+            self._add_lines(lines)
             return
+        pending, since, cost, count = self._pending, self._since, self._cost, self._count
         for line in lines:
-            self._ranks.add(line.rank)
-            n = self._count[(line.stream, line.rank)]
-            self._count[(line.stream, line.rank)] = n + 1
+            if not self.ntasks:
+                self._ranks.add(line.rank)
+            n = count[(line.stream, line.rank)]
+            count[(line.stream, line.rank)] = n + 1
             key = (line.stream, n)
-            self._pending.setdefault(key, {}).setdefault(line.text, []).append(line.rank)
-            self._since.setdefault(key, time.monotonic())
+            groups = pending.get(key)
+            if groups is None:
+                groups = pending[key] = {}
+                since[key] = time.monotonic()
+                cost[key] = 0
+            ranks = groups.get(line.text)
+            if ranks is None:
+                groups[line.text] = [line.rank]
+                add = len(line.text) + TEXT_COST
+            else:
+                ranks.append(line.rank)
+                add = RANK_COST
+            cost[key] += add
+            self._held += add
         self._release(final=False)
 
     def _group_label(self, fd: int, ranks: list[int]) -> bytes:
@@ -81,33 +163,23 @@ class CoalesceRenderer(TextRenderer):
             seen = sum(len(r) for r in groups.values())
             waiting = seen < expected and now - self._since[key] < HOLD_SECONDS
             over -= 1
-            if not final and waiting and over < 0:
+            if not final and waiting and over < 0 and self._held <= MAX_HELD_BYTES:
                 continue
             fd = FD[key[0]]
             for text, ranks in sorted(groups.items(), key=lambda kv: min(kv[1])):
-                self.sink.write(fd, self._group_label(fd, ranks) + text + b"\n")
+                label = self._group_label(fd, ranks)
+                if len(text) < HUGE_LINE:
+                    self.sink.write(fd, label + text + b"\n")
+                else:  # no copy of a huge line to put a label on it
+                    self.sink.write_many(fd, [label, text, b"\n"], len(label) + len(text) + 1)
             del self._pending[key]
             del self._since[key]
+            self._held -= self._cost.pop(key)
 
     def batch_done(self) -> None:
         if self.live:
             self._release(final=False)
         super().batch_done()
-
-    def _write_blocks(self) -> None:
-        for stream in ("stdout", "stderr"):
-            fd = FD[stream]
-            by_content: dict[bytes, list[int]] = defaultdict(list)
-            for (s, rank), block in sorted(self._blocks.items(), key=lambda kv: kv[0][1]):
-                if s == stream:
-                    by_content[b"".join(block)].append(rank)
-            for content, ranks in sorted(by_content.items(), key=lambda kv: min(kv[1])):
-                prefix = self.own(fd, self.prefix)
-                header = f"{RULE}\n{prefix}{IdSet.of(ranks).format()}\n{RULE}\n"
-                if self.color[fd]:
-                    header = paint(header, "bold", True)
-                self.sink.write(fd, own_bytes(header) + content)
-        self._blocks.clear()
 
     def close(self) -> None:
         if self.live:

@@ -140,8 +140,12 @@ class TextRenderer:
         return None
 
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
-        """Only --split writes per task; elsewhere the bytes go out as they are."""
+        """The bytes one event gives each of ``ranks``: only --split and
+        --coalesce keep them per task; elsewhere they go out as they are."""
         self.raw(stream, data)
+
+    def end(self, stream: str, ranks: IdSet) -> None:
+        """The stream of these tasks ended (--coalesce completes their last line)."""
 
     def set_tasks(self, ntasks: int) -> None:
         """The job's task count is known: pad labels to its widest rank."""
