@@ -6,6 +6,7 @@ first three lines each task wrote, whatever the shell's buffering did.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections import deque
@@ -124,6 +125,26 @@ class LineFilter:
             or self.head is not None
             or self.tail is not None
         )
+
+    @property
+    def counts(self) -> dict[tuple[str, int], int]:
+        """--head: the lines of each (stream, task) that passed the other
+        filters so far (the fast lane counts its lines here too)."""
+        return self._counts
+
+    def window(self) -> tuple[float, float] | None:
+        """--since/--until as the times a line must be within (either end
+        open when not given); None while they are relative to a job start
+        that is not known yet (each line's own time then: the careful path)."""
+        if self.start is None and (
+            (self.since is not None and not self.since.absolute)
+            or (self.until is not None and not self.until.absolute)
+        ):
+            return None
+        start = self.start if self.start is not None else 0.0
+        low = self.since.resolve(start) if self.since is not None else -math.inf
+        high = self.until.resolve(start) if self.until is not None else math.inf
+        return low, high
 
     def _in_window(self, line: Line) -> bool:
         start = self.start if self.start is not None else line.timestamp
