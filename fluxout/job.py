@@ -227,9 +227,16 @@ class JobOutput:
         self.filters = opts.filters
         self._filtering = opts.filters.active
         # Which fast lane this job's data events take (None: only the careful path).
+        # A lane of lines may name the time before each line: "text:abs".
+        lane, _, times = (opts.lane or "raw").partition(":")
         self._lane = opts.lane
         self.lane = FastLane(
-            self._lane or "raw", out.raw_many, self.assembler, out.json_job() or ""
+            lane,
+            out.raw_many,
+            self.assembler,
+            out.json_job() or "",
+            opts.filters if opts.mode == "lines" else None,
+            times or None,
         )
         self.zero: float | None = None
         self.has_main = has_main
@@ -271,6 +278,8 @@ class JobOutput:
                 done += 1
             if done < len(lines):
                 rest = lines[done:] if done else lines
+                start_time = self.filters.start  # lines are timed from it, as in _emit
+                self.lane.zero = start_time if start_time is not None else self.zero
                 self.lane.run(start + done, rest, self._careful)
         else:
             self._lines(eventlog, self.splitters[eventlog].feed(chunk))
@@ -309,6 +318,8 @@ class JobOutput:
             return None
         if self.lane.mode == "json":  # the lane puts the ranks in the records
             return ""
+        if self.lane.mode == "text":  # no label: the line as it is, once per task
+            return "" if len(selected) == 1 else [""] * len(selected)
         fd = 0 if rec.stream == "stdout" else 1
         texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
         return texts[0] if len(texts) == 1 else texts

@@ -15,11 +15,21 @@ joined and encoded once per run.
 Labelled, the lane also completes lines written in pieces, as the careful
 path's LineAssembler would, and hands its unfinished lines to that assembler
 before any careful line.
+
+With line filters (--grep, --exclude, --since, --until, --head) or
+timestamps, the lane runs those same stages in batched form on the events
+that hold one whole line of one task (what real jobs write): the regexes
+over each line's bytes, the time window as two numbers, --head's count per
+task in the filter's own table, and the time before each line rendered as
+the renderer does it, once per second for abs. Any other event (part of a
+line, several lines, several ranks, a task whose unfinished line the
+assembler holds) takes the careful path, as it would with no lane at all.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -27,6 +37,7 @@ import msgspec
 import orjson
 
 from fluxout.eventlog import decode_base64
+from fluxout.filters import LineFilter
 from fluxout.idset import IdSet
 from fluxout.lines import LineAssembler
 
@@ -98,8 +109,23 @@ class _Careful(Exception):
 class FastLane:
     """Writes the plain data events of one job, in batches of lines."""
 
-    def __init__(self, mode: str, write: Write, assembler: LineAssembler, job: str = "") -> None:
-        self.mode = mode  # "raw", "labelled" or "json" (lines --json)
+    def __init__(
+        self,
+        mode: str,
+        write: Write,
+        assembler: LineAssembler,
+        job: str = "",
+        filters: LineFilter | None = None,
+        times: str | None = None,
+    ) -> None:
+        # "raw", "labelled", "text" (lines, no label) or "json" (lines --json)
+        self.mode = mode
+        # labelled and text: the line filters that run (None: none), and
+        # the kind of time before each line ("abs", "rel"; None: none).
+        self.filters = filters if filters is not None and filters.active else None
+        self.times = times
+        self.zero: float | None = None  # rel: the time lines are shown from
+        self._second: tuple[int, str] = (-1, "")  # abs: the last second shown
         self.job = job  # json: the job named in each record
         self.write = write
         self.assembler = assembler
@@ -161,7 +187,9 @@ class FastLane:
         self._run(first + start, lines[start:], careful)
 
     def _run(self, first: int, lines: list[bytes], careful: Careful) -> None:
-        if self.mode == "labelled":
+        if self.filters is not None or self.times is not None or self.mode == "text":
+            self._filtered(first, lines, careful)
+        elif self.mode == "labelled":
             self._labelled(first, lines, careful)
         elif self.mode == "json":
             self._json(first, lines, careful)
@@ -252,6 +280,112 @@ class FastLane:
             careful(first + i, line)
         if texts:
             self._write(stream)
+
+    def _filtered(self, first: int, lines: list[bytes], careful: Careful) -> None:
+        """The lane of assembled lines that are filtered or timed (or not
+        labelled): each event of one whole line of one task is a line,
+        through the filters in order; the rest take the careful path."""
+        decode = _decode
+        routes = self._routes
+        texts = self._texts
+        pending = self._pending
+        ids = self._ids
+        filters = self.filters
+        include: list[Any] = []
+        exclude: list[Any] = []
+        low, high = -1.0, -1.0
+        head: int | None = None
+        counts: dict[tuple[str, int], int] = {}
+        window = False
+        if filters is not None:
+            include = [p.search for p in filters.include]
+            exclude = [p.search for p in filters.exclude]
+            head = filters.head
+            counts = filters.counts
+            bounds = filters.window()
+            window = filters.since is not None or filters.until is not None
+            if window:
+                if bounds is None:  # relative to a start not known yet
+                    for i, line in enumerate(lines):
+                        careful(first + i, line)
+                    return
+                low, high = bounds
+        patterns = bool(include or exclude)
+        times = self.times
+        zero = self.zero
+        stream = ""
+        table = self._no_run
+        for i, line in enumerate(lines):
+            try:
+                event = decode(line)
+                ctx = event.context
+                data = ctx.data if ctx.encoding is None else text_of_base64(ctx.data)
+                if ctx.stream != stream:
+                    new = routes[ctx.stream]
+                    new[ctx.rank]  # KeyError: a rank not seen yet
+                    if texts:
+                        self._write(stream)
+                    stream = ctx.stream
+                    table = new
+                route = table[ctx.rank]
+                if route is False:  # a task the request does not show
+                    continue
+                if type(route) is not str or not data or data.find("\n") != len(data) - 1:
+                    raise _Careful  # not one whole line of one task
+                if pending and (stream, ids[stream][ctx.rank]) in pending:
+                    raise _Careful  # it ends the task's unfinished line
+                ts = event.timestamp
+                if window and (ts < low or ts > high):
+                    continue
+                if patterns:
+                    raw = data.encode(errors=BYTES)
+                    end = len(raw) - 1  # the line without its newline
+                    if include:
+                        for search in include:
+                            if search(raw, 0, end):
+                                break
+                        else:
+                            continue
+                    hit = False
+                    for search in exclude:
+                        if search(raw, 0, end):
+                            hit = True
+                            break
+                    if hit:
+                        continue
+                stamp = "" if times is None else self._stamp(ts, zero)
+                if head is not None:  # counted last: nothing raises after
+                    key = (stream, ids[stream][ctx.rank])
+                    seen = counts.get(key, 0)
+                    counts[key] = seen + 1
+                    if seen >= head:
+                        continue
+                if stamp:
+                    texts.append(stamp)
+                if route:
+                    texts.append(route)
+                texts.append(data)
+                continue
+            except Exception:
+                pass
+            if texts:
+                self._write(stream)
+            stream = ""
+            table = self._no_run
+            careful(first + i, line)
+        if texts:
+            self._write(stream)
+
+    def _stamp(self, ts: float, zero: float | None) -> str:
+        """The time before a line, as the renderer writes it uncoloured."""
+        if self.times == "rel":
+            return f"{ts - (zero if zero is not None else ts):9.3f}s "
+        whole = int(ts)
+        if self._second[0] != whole:
+            # OverflowError and the like: the careful path shows the number.
+            shown = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
+            self._second = (whole, shown)
+        return f"{self._second[1]}.{int((ts - whole) * 1000):03d} "
 
     def _json(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """The lane of ``lines --json``: a record per line, as ``line_record``
