@@ -1,0 +1,162 @@
+"""The fast lane runs the line filters and timestamps in batched form: its
+bytes are the careful path's for every option, on the captured fixtures and
+on synthetic shapes, and on a real eventlog it takes the plain events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fluxout.filters import TimeBound, compile_regex
+from fluxout.idset import parse_idset
+from fluxout.job import JobOutput
+from fluxout.plan import Plan
+from fluxout.watch import Request
+from tests.conftest import CASES
+from tests.test_fastlane import EVENT, eventlog, show
+
+# Option sets of the line pipeline, each of which the lane carries.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "grep": {"include": [compile_regex(r"[13]")]},
+    "grep-anchored": {"include": [compile_regex(r"1$"), compile_regex(r"^a")]},
+    "exclude": {"exclude": [compile_regex(r"2|b")]},
+    "grep-exclude-label": {
+        "include": [compile_regex(r"\w")],
+        "exclude": [compile_regex(r"0")],
+        "label": True,
+    },
+    "since": {"since": TimeBound(0.3, False)},
+    "until": {"until": TimeBound(0.6, False)},
+    "since-until-abs": {"since": TimeBound(2.5, True), "until": TimeBound(1e10, True)},
+    "head": {"head": 2},
+    "head-label-tasks": {"head": 1, "label": True, "tasks": parse_idset("0,2-7")},
+    "ts-abs": {"timestamps": "abs"},
+    "ts-rel-label": {"timestamps": "rel", "label": True},
+    "ts-delta": {"timestamps": "delta"},
+    "everything": {
+        "timestamps": "rel",
+        "label": True,
+        "include": [compile_regex(r".")],
+        "since": TimeBound(0.1, False),
+        "head": 3,
+        "streams": frozenset({"stdout"}),
+    },
+    "tail": {"tail": 2},
+}
+
+
+def lane_of(args: dict[str, Any]) -> str | None:
+    return Plan.of(Request("cat", ["x"], **args), False).lane
+
+
+def test_the_options_take_the_lane() -> None:
+    assert lane_of(OPTIONS["grep"]) == "text"
+    assert lane_of(OPTIONS["grep-exclude-label"]) == "labelled"
+    assert lane_of(OPTIONS["ts-abs"]) == "text:abs"
+    assert lane_of(OPTIONS["everything"]) == "labelled:rel"
+    # Coloured times, the last time (delta) and --tail stay careful for now.
+    assert Plan.of(Request("cat", ["x"], timestamps="abs"), False, (True, True)).lane is None
+    assert lane_of(OPTIONS["ts-delta"]) is None
+    assert lane_of(OPTIONS["tail"]) is None
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+@pytest.mark.parametrize("case", CASES)
+def test_lane_equals_careful_path_on_fixtures(case_dir, case: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    path = str(case_dir(case))
+    args = OPTIONS[option]
+    assert show(path, args, True) == show(path, args, False)
+
+
+# The synthetic eventlogs have their header at 1.0 and event i at 2 + i/8.
+DRAWN = st.fixed_dictionaries(
+    {},
+    optional={
+        "include": st.sampled_from(
+            [[compile_regex("a")], [compile_regex(r"^\s"), compile_regex("b$")]]
+        ),
+        "exclude": st.sampled_from([[compile_regex("b")], [compile_regex(r"\xff|\x00")]]),
+        "since": st.sampled_from([TimeBound(1.5, False), TimeBound(3.0, True)]),
+        "until": st.sampled_from([TimeBound(2.0, False), TimeBound(4.5, True)]),
+        "head": st.integers(0, 3),
+        "timestamps": st.sampled_from(["abs", "rel"]),
+        "label": st.booleans(),
+        "tasks": st.sampled_from([parse_idset("1"), parse_idset("0,7")]),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=st.lists(EVENT, max_size=25), args=DRAWN, chunk=st.sampled_from([0, 1, 40, 200]))
+def test_lane_equals_careful_path_on_any_events(
+    tmp_path_factory: pytest.TempPathFactory,
+    events: list[tuple[str, str, str, str]],
+    args: dict[str, Any],
+    chunk: int,
+) -> None:
+    """Partial lines, several ranks, base64, bad lines, logs and eofs among
+    whole lines: each goes the careful way, and the bytes stay the same."""
+    path = tmp_path_factory.mktemp("lane") / "output.eventlog"
+    path.write_bytes(eventlog(events))
+    assert show(str(path), args, True, chunk) == show(str(path), args, False)
+
+
+def careful_lines(path: str, args: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many output eventlog records took the careful path (with no
+    lane at all, every one does)."""
+    seen = []
+    record = JobOutput._record
+
+    def counted(self: JobOutput, rec: Any) -> None:
+        seen.append(rec)
+        record(self, rec)
+
+    with monkeypatch.context() as m:
+        m.setattr(JobOutput, "_record", counted)
+        show(path, args, True)
+    return len(seen)
+
+
+@pytest.mark.parametrize("option", ["grep", "exclude", "since", "head", "ts-abs", "ts-rel-label"])
+def test_lane_takes_the_plain_events_of_a_real_eventlog(
+    case_dir, option: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """many-small-lines: 20000 events of one whole line; only the header,
+    the eofs and the first event of each task (which teaches the lane its
+    route) take the careful path."""
+    case = case_dir("many-small-lines")
+    lines = (case / "output.eventlog").read_bytes().splitlines()
+    plain = [
+        line
+        for line in lines
+        if (ev := orjson.loads(line))["name"] == "data"
+        and set(ev["context"]) == {"stream", "rank", "data"}
+        and ev["context"]["data"].count("\n") == 1
+        and ev["context"]["data"].endswith("\n")
+    ]
+    assert len(plain) >= 20000
+    routes = {(ev["context"]["stream"], ev["context"]["rank"]) for ev in map(orjson.loads, plain)}
+    allowed = len(lines) - len(plain) + len(routes)
+    assert careful_lines(str(case), OPTIONS[option], monkeypatch) <= allowed
+
+
+def test_lane_leaves_a_partial_line_to_the_assembler(tmp_path: Path) -> None:
+    """A task's unfinished line, then whole lines of it and of others: the
+    line that completes it goes the careful way, the others take the lane."""
+    events = [
+        ("data", "stdout", "0", "a"),
+        ("data", "stdout", "1", "b1\n"),
+        ("data", "stdout", "0", "a2\n"),
+        ("data", "stdout", "1", "b3\n"),
+    ]
+    path = tmp_path / "output.eventlog"
+    path.write_bytes(eventlog(events))
+    args = {"include": [compile_regex("a|3")], "label": True, "timestamps": "rel"}
+    fast = show(str(path), args, True)
+    assert fast == show(str(path), args, False)
+    assert fast[0] == b"    1.000s 0: aa2\n    1.375s 1: b3\n"
