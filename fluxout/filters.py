@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from fluxout.lines import Line
 
@@ -83,6 +84,70 @@ def compile_regex(pattern: str) -> re.Pattern[bytes]:
         return re.compile(pattern.encode("utf-8", "surrogateescape"))
     except re.error as exc:
         raise FilterError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+# What a regex is made of (re's parse tree) when it never matches a newline
+# and looks at nothing outside its match but a word boundary: then it
+# matches a line exactly where it matches that line inside text of many
+# lines, which the fast lane searches at once.
+_SAFE_CATEGORIES = {"CATEGORY_DIGIT", "CATEGORY_WORD", "CATEGORY_NOT_SPACE"}
+_SAFE_AT = {"AT_BOUNDARY", "AT_NON_BOUNDARY"}
+NEWLINE = 10
+
+
+def line_local(pattern: re.Pattern[bytes]) -> bool:
+    """Whether ``pattern`` can match no newline and is anchored to nothing
+    (no ^, $, lookaround, backreference): so it matches a line alone
+    exactly where it matches it among other lines."""
+    if pattern.flags & re.DOTALL:
+        return False
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        return _local(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # another Python's parser: search each line alone
+        return False
+
+
+def _local(items: Any) -> bool:
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            if arg == NEWLINE:
+                return False
+        elif name == "ANY":
+            pass  # no DOTALL: never a newline
+        elif name == "IN":
+            if not all(_in_local(str(kind), value) for kind, value in arg):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _local(arg[2]):
+                return False
+        elif name == "SUBPATTERN":
+            if arg[1] & re.DOTALL or not _local(arg[3]):
+                return False
+        elif name == "ATOMIC_GROUP":
+            if not _local(arg):
+                return False
+        elif name == "BRANCH":
+            if not all(_local(branch) for branch in arg[1]):
+                return False
+        elif name == "AT":
+            if str(arg) not in _SAFE_AT:
+                return False
+        else:  # NOT_LITERAL, lookaround, backreferences, ...
+            return False
+    return True
+
+
+def _in_local(kind: str, value: Any) -> bool:
+    if kind == "LITERAL":
+        return bool(value != NEWLINE)
+    if kind == "RANGE":
+        return not value[0] <= NEWLINE <= value[1]
+    if kind == "CATEGORY":
+        return str(value) in _SAFE_CATEGORIES
+    return False  # NEGATE and anything else
 
 
 @dataclass
