@@ -29,15 +29,17 @@ assembler holds) takes the careful path, as it would with no lane at all.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections.abc import Callable
+from itertools import accumulate, chain, compress
 from typing import Any, Literal
 
 import msgspec
 import orjson
 
 from fluxout.eventlog import decode_base64
-from fluxout.filters import LineFilter
+from fluxout.filters import LineFilter, line_local
 from fluxout.idset import IdSet
 from fluxout.lines import LineAssembler
 
@@ -126,6 +128,14 @@ class FastLane:
         self.times = times
         self.zero: float | None = None  # rel: the time lines are shown from
         self._second: tuple[int, str] = (-1, "")  # abs: the last second shown
+        # When the regexes are all line-local (_batch): the lines of the
+        # run at hand that passed the filters so far, whose regexes are
+        # searched at once, and what else each needs (see _filtered).
+        self._gathered: list[str] = []
+        self._meta: list[Any] = []
+        self._batch = self.filters is not None and all(
+            line_local(p) for p in (*self.filters.include, *self.filters.exclude)
+        )
         self.job = job  # json: the job named in each record
         self.write = write
         self.assembler = assembler
@@ -284,7 +294,11 @@ class FastLane:
     def _filtered(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """The lane of assembled lines that are filtered or timed (or not
         labelled): each event of one whole line of one task is a line,
-        through the filters in order; the rest take the careful path."""
+        through the filters in order; the rest take the careful path.
+
+        When every regex is line-local (see filters.line_local), the lines
+        of a run are gathered and each regex searched over all of them at
+        once (``_flush``); else each line is searched alone, here."""
         decode = _decode
         routes = self._routes
         texts = self._texts
@@ -310,9 +324,17 @@ class FastLane:
                         careful(first + i, line)
                     return
                 low, high = bounds
-        patterns = bool(include or exclude)
+        batch = self._batch
+        patterns = bool(include or exclude) and not batch
         times = self.times
+        abs_times = times == "abs"
         zero = self.zero
+        # Batched: the lines, and what else each needs once it has passed:
+        # nothing (no label, head or time), its label, or (time, task, label).
+        gathered = self._gathered
+        meta = self._meta
+        full = head is not None or times is not None
+        labels = self.mode == "labelled"
         stream = ""
         table = self._no_run
         for i, line in enumerate(lines):
@@ -323,8 +345,8 @@ class FastLane:
                 if ctx.stream != stream:
                     new = routes[ctx.stream]
                     new[ctx.rank]  # KeyError: a rank not seen yet
-                    if texts:
-                        self._write(stream)
+                    if texts or gathered:
+                        self._flush(stream)
                     stream = ctx.stream
                     table = new
                 route = table[ctx.rank]
@@ -336,6 +358,15 @@ class FastLane:
                     raise _Careful  # it ends the task's unfinished line
                 ts = event.timestamp
                 if window and (ts < low or ts > high):
+                    continue
+                if abs_times and ts - ts != 0.0:
+                    raise _Careful  # no int() of it: the careful path says why
+                if batch:
+                    gathered.append(data)
+                    if full:
+                        meta.append((ts, ids[stream][ctx.rank], route))
+                    elif labels:
+                        meta.append(route)
                     continue
                 if patterns:
                     raw = data.encode(errors=BYTES)
@@ -368,13 +399,62 @@ class FastLane:
                 continue
             except Exception:
                 pass
-            if texts:
-                self._write(stream)
+            if texts or gathered:
+                self._flush(stream)
             stream = ""
             table = self._no_run
             careful(first + i, line)
+        if texts or gathered:
+            self._flush(stream)
+
+    def _flush(self, stream: str) -> None:
+        """Write the run's lines (one stream): the gathered ones through
+        the batched regexes, and --head, the time and the label."""
+        gathered = self._gathered
+        filters = self.filters
+        texts = self._texts
+        if gathered and filters is not None:
+            meta = self._meta
+            marks = _matching(gathered, filters)
+            if not meta:  # the lines as they are
+                texts.extend(gathered if marks is None else compress(gathered, marks))
+            elif type(meta[0]) is str:  # each after its label
+                both: Any = zip(meta, gathered, strict=True)
+                texts.extend(chain.from_iterable(both if marks is None else compress(both, marks)))
+            else:
+                self._counted(stream, meta, gathered, marks, filters)
+            gathered.clear()
+            meta.clear()
         if texts:
             self._write(stream)
+
+    def _counted(
+        self,
+        stream: str,
+        meta: list[Any],
+        datas: list[str],
+        marks: bytearray | None,
+        filters: LineFilter,
+    ) -> None:
+        """Gathered lines through --head, each after its time and label."""
+        pairs: Any = zip(meta, datas, strict=True)
+        head = filters.head
+        counts = filters.counts
+        texts = self._texts
+        times = self.times
+        zero = self.zero
+        for (ts, rank, route), data in pairs if marks is None else compress(pairs, marks):
+            if head is not None:
+                key = (stream, rank)
+                seen = counts.get(key, 0)
+                counts[key] = seen + 1
+                if seen >= head:
+                    continue
+            if times is not None:
+                texts.append(self._stamp(ts, zero))
+            if route:
+                texts.append(route)
+            texts.append(data)
 
     def _stamp(self, ts: float, zero: float | None) -> str:
         """The time before a line, as the renderer writes it uncoloured."""
@@ -382,8 +462,10 @@ class FastLane:
             return f"{ts - (zero if zero is not None else ts):9.3f}s "
         whole = int(ts)
         if self._second[0] != whole:
-            # OverflowError and the like: the careful path shows the number.
-            shown = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
+            try:
+                shown = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
+            except (OverflowError, OSError, ValueError):
+                return f"{ts:.3f} "  # no time the C library can show
             self._second = (whole, shown)
         return f"{self._second[1]}.{int((ts - whole) * 1000):03d} "
 
@@ -494,3 +576,51 @@ class FastLane:
         texts = self._texts
         self.write(0 if stream == "stdout" else 1, ["".join(texts).encode(errors=BYTES)])
         texts.clear()
+
+
+def _passes(data: str, filters: LineFilter) -> bool:
+    """Whether one line (with its newline) passes --grep and --exclude."""
+    raw = data.encode(errors=BYTES)
+    end = len(raw) - 1
+    if filters.include and not any(p.search(raw, 0, end) for p in filters.include):
+        return False
+    return not any(p.search(raw, 0, end) for p in filters.exclude)
+
+
+def _matching(datas: list[str], filters: LineFilter) -> bytearray | None:
+    """Which of ``datas`` (lines, each with its newline) pass --grep and
+    --exclude, each regex searched over all of them at once (they are
+    line-local); None: all of them."""
+    text = "".join(datas)
+    buffer = text.encode(errors=BYTES)
+    if len(buffer) != len(text):  # not a byte a character: each line alone
+        return bytearray(_passes(data, filters) for data in datas)
+    ends = accumulate(map(len, datas))
+    if filters.include:
+        shown = set().union(*(_ends_matching(p, buffer) for p in filters.include))
+        shown.difference_update(*(_ends_matching(p, buffer) for p in filters.exclude))
+        return bytearray(map(shown.__contains__, ends))
+    if not filters.exclude:
+        return None
+    hidden = set().union(*(_ends_matching(p, buffer) for p in filters.exclude))
+    return bytearray(map(hidden.__contains__, ends)).translate(_INVERT)
+
+
+_INVERT = bytes([1, 0]) + bytes(254)
+
+
+def _ends_matching(pattern: re.Pattern[bytes], buffer: bytes) -> set[int]:
+    """Where the lines of ``buffer`` that ``pattern`` matches end (past
+    their newline): a search from the start of each line after a match."""
+    ends = set()
+    search = pattern.search
+    find = buffer.find
+    size = len(buffer)
+    pos = 0
+    while (m := search(buffer, pos)) is not None:
+        at = m.start()
+        if at >= size:  # an empty match after the last line
+            break
+        pos = find(b"\n", at) + 1  # no match holds a newline: its line's
+        ends.add(pos)
+    return ends

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fluxout.filters import TimeBound, compile_regex
+from fluxout.filters import TimeBound, compile_regex, line_local
 from fluxout.idset import parse_idset
 from fluxout.job import JobOutput
 from fluxout.plan import Plan
@@ -77,10 +77,19 @@ def test_lane_equals_careful_path_on_fixtures(case_dir, case: str, option: str) 
 DRAWN = st.fixed_dictionaries(
     {},
     optional={
+        # Line-local regexes (searched over a run at once) and others (^, $, \s).
         "include": st.sampled_from(
-            [[compile_regex("a")], [compile_regex(r"^\s"), compile_regex("b$")]]
+            [
+                [compile_regex("a")],
+                [compile_regex(r"^\s"), compile_regex("b$")],
+                [compile_regex(r"\w+"), compile_regex("x*")],
+                [compile_regex(r"(?i)A|\bb"), compile_regex("é")],
+                [compile_regex(r"\xff|€")],
+            ]
         ),
-        "exclude": st.sampled_from([[compile_regex("b")], [compile_regex(r"\xff|\x00")]]),
+        "exclude": st.sampled_from(
+            [[compile_regex("b")], [compile_regex(r"\xff|\x00")], [compile_regex(r"a$|z*")]]
+        ),
         "since": st.sampled_from([TimeBound(1.5, False), TimeBound(3.0, True)]),
         "until": st.sampled_from([TimeBound(2.0, False), TimeBound(4.5, True)]),
         "head": st.integers(0, 3),
@@ -143,6 +152,13 @@ def test_lane_takes_the_plain_events_of_a_real_eventlog(
     routes = {(ev["context"]["stream"], ev["context"]["rank"]) for ev in map(orjson.loads, plain)}
     allowed = len(lines) - len(plain) + len(routes)
     assert careful_lines(str(case), OPTIONS[option], monkeypatch) <= allowed
+
+
+def test_line_local_regexes() -> None:
+    local = [r"line.0000[0-4]", r"\d+", r"\bfoo\b", r"\S+x", r"(?i)ERROR", r"x*", r"[a-z]{2,}"]
+    anchored = [r"^a", r"a$", r"\s", r"[^a]", r"(?s:.)", r"a|b\n", r"(a)\1", r"a(?=b)", r"\W"]
+    assert all(line_local(compile_regex(p)) for p in local)
+    assert not any(line_local(compile_regex(p)) for p in anchored)
 
 
 def test_lane_leaves_a_partial_line_to_the_assembler(tmp_path: Path) -> None:
