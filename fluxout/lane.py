@@ -76,6 +76,13 @@ def _dump(record: dict[str, Any], option: int) -> bytes:
         return orjson.dumps(record, option=option)
 
 
+# Times below SURE (2^32 s, in 2106) are floats exact to 1 us: the lane
+# shows the times within a millisecond (abs) or within HALF_MS of the
+# number shown (rel) as the last one, EDGE (5 us) from the ends for safety.
+SURE = float(1 << 32)
+EDGE = 5e-6
+HALF_MS = 0.0005 - EDGE
+
 # Lines longer than this take the careful path (see FastLane.run).
 LONG_LINE = 1 << 20
 
@@ -128,6 +135,9 @@ class FastLane:
         self.times = times
         self.zero: float | None = None  # rel: the time lines are shown from
         self._second: tuple[int, str] = (-1, "")  # abs: the last second shown
+        # The times shown as the last one (see _stamp), for this zero.
+        self._bucket: tuple[float, float, str] = (0.0, 0.0, "")
+        self._bucket_zero: float | None = None
         # When the regexes are all line-local (_batch): the lines of the
         # run at hand that passed the filters so far, whose regexes are
         # searched at once, and what else each needs (see _filtered).
@@ -329,6 +339,10 @@ class FastLane:
         times = self.times
         abs_times = times == "abs"
         zero = self.zero
+        if self._bucket_zero != zero:
+            self._bucket = (0.0, 0.0, "")
+            self._bucket_zero = zero
+        low_ms, high_ms, shown = self._bucket
         # Batched: the lines, and what else each needs once it has passed:
         # nothing (no label, head or time), its label, or (time, task, label).
         gathered = self._gathered
@@ -384,7 +398,13 @@ class FastLane:
                             break
                     if hit:
                         continue
-                stamp = "" if times is None else self._stamp(ts, zero)
+                if times is None:
+                    stamp = ""
+                elif low_ms < ts < high_ms:  # the millisecond of the last line's time
+                    stamp = shown
+                else:
+                    stamp = self._stamp(ts, zero)
+                    low_ms, high_ms, shown = self._bucket
                 if head is not None:  # counted last: nothing raises after
                     key = (stream, ids[stream][ctx.rank])
                     seen = counts.get(key, 0)
@@ -457,17 +477,41 @@ class FastLane:
             texts.append(data)
 
     def _stamp(self, ts: float, zero: float | None) -> str:
-        """The time before a line, as the renderer writes it uncoloured."""
+        """The time before a line, as the renderer writes it uncoloured.
+
+        The times within the same millisecond are shown the same: when it
+        is sure that its neighbours are too, ``_bucket`` keeps the times
+        (low, high) between which a line's time is shown as this one."""
         if self.times == "rel":
-            return f"{ts - (zero if zero is not None else ts):9.3f}s "
+            shift = ts - (zero if zero is not None else ts)
+            text = f"{shift:9.3f}s "
+            if zero is not None and shift >= 0.001 and 0.0 < ts < SURE:
+                # Within half a millisecond of the number shown, a time
+                # rounds to it: 5 us less, for the float error (below 1 us).
+                shown = float(text[:-2])
+                self._bucket = (zero + shown - HALF_MS, zero + shown + HALF_MS, text)
+            return text
         whole = int(ts)
         if self._second[0] != whole:
-            try:
-                shown = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
-            except (OverflowError, OSError, ValueError):
-                return f"{ts:.3f} "  # no time the C library can show
-            self._second = (whole, shown)
-        return f"{self._second[1]}.{int((ts - whole) * 1000):03d} "
+            self._second = self._second_shown(whole)
+        if not self._second[1]:
+            return f"{ts:.3f} "  # no time the C library can show
+        ms = int((ts - whole) * 1000)
+        text = f"{self._second[1]}.{ms:03d} "
+        if 0.0 < ts < SURE and 0 <= ms < 1000:
+            # 5 us inside the millisecond, int() gives the same second and
+            # millisecond (float error here is below 1 us).
+            low, high = whole + ms / 1000 + EDGE, whole + (ms + 1) / 1000 - EDGE
+            self._bucket = (low, high, text)
+        return text
+
+    @staticmethod
+    def _second_shown(whole: int) -> tuple[int, str]:
+        """A second as local date and time ("": one the C library cannot show)."""
+        try:
+            return whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
+        except (OverflowError, OSError, ValueError):
+            return whole, ""
 
     def _json(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """The lane of ``lines --json``: a record per line, as ``line_record``

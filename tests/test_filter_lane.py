@@ -176,3 +176,29 @@ def test_lane_leaves_a_partial_line_to_the_assembler(tmp_path: Path) -> None:
     fast = show(str(path), args, True)
     assert fast == show(str(path), args, False)
     assert fast[0] == b"    1.000s 0: aa2\n    1.375s 1: b3\n"
+
+
+@pytest.mark.parametrize("times", ["abs", "rel"])
+def test_times_in_the_same_millisecond(tmp_path: Path, times: str) -> None:
+    """Lines a few microseconds apart, across millisecond and second
+    boundaries (and on the half millisecond that rel rounds): the time the
+    lane reuses for a millisecond is the one the renderer shows."""
+    start = 1795619276.0
+    stamps = [start + 0.9990 + k * 0.00007 for k in range(40)]
+    stamps += [start + 2 + ms / 1000 + d for ms in range(5) for d in (-1e-6, 0.0, 5e-4, 1e-6)]
+    lines = [orjson.dumps({"timestamp": start, "name": "header", "context": HEADER})]
+    for i, ts in enumerate(stamps):
+        ctx = {"stream": "stdout", "rank": str(i % 2), "data": f"line {i}\n"}
+        lines.append(orjson.dumps({"timestamp": ts, "name": "data", "context": ctx}))
+    path = tmp_path / "output.eventlog"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    args = {"timestamps": times}
+    assert show(str(path), args, True) == show(str(path), args, False)
+
+
+HEADER = {
+    "version": 1,
+    "encoding": {"stdout": "UTF-8", "stderr": "UTF-8"},
+    "count": {"stdout": 2, "stderr": 2},
+    "options": {},
+}
