@@ -179,6 +179,9 @@ class LineFilter:
         self._seq = 0
         self._first: list[tuple[int, Line]] = []
         self._tails: dict[tuple[str, int], deque[tuple[int, Line]]] = {}
+        # The fast lane's last lines of each task: (number, time, text with
+        # its newline), made Lines only if they are still held at release.
+        self._lane_tails: dict[tuple[str, int], deque[tuple[int, float, str]]] = {}
 
     @property
     def active(self) -> bool:
@@ -196,6 +199,25 @@ class LineFilter:
         """--head: the lines of each (stream, task) that passed the other
         filters so far (the fast lane counts its lines here too)."""
         return self._counts
+
+    @property
+    def holding(self) -> bool:
+        """--tail holds lines back: the history is not read yet."""
+        return self._holding
+
+    def hold(self, key: tuple[str, int], first: bool, timestamp: float, text: str) -> None:
+        """A line of the fast lane (one whole line, with its newline, as
+        lane text) that passed the filters and was counted, while holding:
+        kept as ``apply`` keeps a line, one of the first (--head) or of the
+        last of its task."""
+        self._seq += 1
+        if first:
+            self._first.append((self._seq, _lane_line(key, timestamp, text)))
+        elif self.tail:
+            held = self._lane_tails.get(key)
+            if held is None:
+                held = self._lane_tails[key] = deque(maxlen=self.tail)
+            held.append((self._seq, timestamp, text))
 
     def window(self) -> tuple[float, float] | None:
         """--since/--until as the times a line must be within (either end
@@ -267,9 +289,22 @@ class LineFilter:
             return []
         self._holding = False
         held = self._first
-        for lines in self._tails.values():
-            held.extend(lines)
+        for key, lines in self._tails.items():
+            if key not in self._lane_tails:
+                held.extend(lines)
+        for key, texts in self._lane_tails.items():
+            # A task's last lines, some from each path: the last of them all.
+            both = [(seq, _lane_line(key, ts, text)) for seq, ts, text in texts]
+            both.extend(self._tails.get(key, ()))
+            both.sort(key=lambda pair: pair[0])
+            held.extend(both[-self.tail :] if self.tail else [])
         self._first = []
         self._tails.clear()
+        self._lane_tails.clear()
         held.sort(key=lambda pair: pair[0])
         return [line for _, line in held]
+
+
+def _lane_line(key: tuple[str, int], timestamp: float, text: str) -> Line:
+    """A line of the fast lane (lane text, its newline included) as a Line."""
+    return Line(timestamp, key[0], key[1], text[:-1].encode(errors="surrogateescape"), True)

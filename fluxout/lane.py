@@ -16,10 +16,11 @@ Labelled, the lane also completes lines written in pieces, as the careful
 path's LineAssembler would, and hands its unfinished lines to that assembler
 before any careful line.
 
-With line filters (--grep, --exclude, --since, --until, --head) or
+With line filters (--grep, --exclude, --since, --until, --head, --tail) or
 timestamps, the lane runs those same stages in batched form on the events
 that hold one whole line of one task (what real jobs write): the regexes
 over each line's bytes, the time window as two numbers, --head's count per
+task in the filter's own table (and --tail's lines kept in it, as text),
 task in the filter's own table, and the time before each line rendered as
 the renderer does it, once per second for abs. Any other event (part of a
 line, several lines, several ranks, a task whose unfinished line the
@@ -319,12 +320,16 @@ class FastLane:
         exclude: list[Any] = []
         low, high = -1.0, -1.0
         head: int | None = None
+        tail: int | None = None
+        holding = False
         counts: dict[tuple[str, int], int] = {}
         window = False
         if filters is not None:
             include = [p.search for p in filters.include]
             exclude = [p.search for p in filters.exclude]
             head = filters.head
+            tail = filters.tail
+            holding = filters.holding
             counts = filters.counts
             bounds = filters.window()
             window = filters.since is not None or filters.until is not None
@@ -347,7 +352,8 @@ class FastLane:
         # nothing (no label, head or time), its label, or (time, task, label).
         gathered = self._gathered
         meta = self._meta
-        full = head is not None or times is not None
+        counting = head is not None or tail is not None
+        full = counting or times is not None
         labels = self.mode == "labelled"
         stream = ""
         table = self._no_run
@@ -405,12 +411,15 @@ class FastLane:
                 else:
                     stamp = self._stamp(ts, zero)
                     low_ms, high_ms, shown = self._bucket
-                if head is not None:  # counted last: nothing raises after
+                if counting:  # counted last: nothing raises after
                     key = (stream, ids[stream][ctx.rank])
                     seen = counts.get(key, 0)
                     counts[key] = seen + 1
-                    if seen >= head:
+                    if holding:  # --tail, until the history is read
+                        filters.hold(key, head is not None and seen < head, ts, data)  # type: ignore[union-attr]
                         continue
+                    if tail is None and seen >= head:  # type: ignore[operator]
+                        continue  # past --head (after the history, --tail shows all)
                 if stamp:
                     texts.append(stamp)
                 if route:
@@ -456,19 +465,26 @@ class FastLane:
         marks: bytearray | None,
         filters: LineFilter,
     ) -> None:
-        """Gathered lines through --head, each after its time and label."""
+        """Gathered lines through --head and --tail, each after its time
+        and label."""
         pairs: Any = zip(meta, datas, strict=True)
         head = filters.head
+        tail = filters.tail
+        counting = head is not None or tail is not None
+        holding = filters.holding
         counts = filters.counts
         texts = self._texts
         times = self.times
         zero = self.zero
         for (ts, rank, route), data in pairs if marks is None else compress(pairs, marks):
-            if head is not None:
+            if counting:
                 key = (stream, rank)
                 seen = counts.get(key, 0)
                 counts[key] = seen + 1
-                if seen >= head:
+                if holding:
+                    filters.hold(key, head is not None and seen < head, ts, data)
+                    continue
+                if tail is None and seen >= head:  # type: ignore[operator]
                     continue
             if times is not None:
                 texts.append(self._stamp(ts, zero))

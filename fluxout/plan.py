@@ -203,7 +203,7 @@ def _lane(
     if renderer == "records":
         plain = req.json and req.template is None and not filters
         return "json" if plain else None
-    if renderer != "text" or highlight or req.tail is not None:
+    if renderer != "text" or highlight:
         return None
     times = req.timestamps
     if times is not None and (color or several or times not in LANE_TIMES):

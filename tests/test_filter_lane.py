@@ -4,6 +4,7 @@ on synthetic shapes, and on a real eventlog it takes the plain events."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "streams": frozenset({"stdout"}),
     },
     "tail": {"tail": 2},
+    "head-tail-grep-label": {
+        "head": 1,
+        "tail": 2,
+        "include": [compile_regex("[0-8]")],
+        "label": True,
+    },
+    "tail-0-ts": {"tail": 0, "timestamps": "rel"},
 }
 
 
@@ -59,10 +67,10 @@ def test_the_options_take_the_lane() -> None:
     assert lane_of(OPTIONS["grep-exclude-label"]) == "labelled"
     assert lane_of(OPTIONS["ts-abs"]) == "text:abs"
     assert lane_of(OPTIONS["everything"]) == "labelled:rel"
-    # Coloured times, the last time (delta) and --tail stay careful for now.
+    assert lane_of(OPTIONS["tail"]) == "text"
+    # Coloured times and the last time (delta) stay careful for now.
     assert Plan.of(Request("cat", ["x"], timestamps="abs"), False, (True, True)).lane is None
     assert lane_of(OPTIONS["ts-delta"]) is None
-    assert lane_of(OPTIONS["tail"]) is None
 
 
 @pytest.mark.parametrize("option", sorted(OPTIONS))
@@ -93,6 +101,7 @@ DRAWN = st.fixed_dictionaries(
         "since": st.sampled_from([TimeBound(1.5, False), TimeBound(3.0, True)]),
         "until": st.sampled_from([TimeBound(2.0, False), TimeBound(4.5, True)]),
         "head": st.integers(0, 3),
+        "tail": st.integers(0, 3),
         "timestamps": st.sampled_from(["abs", "rel"]),
         "label": st.booleans(),
         "tasks": st.sampled_from([parse_idset("1"), parse_idset("0,7")]),
@@ -131,7 +140,9 @@ def careful_lines(path: str, args: dict[str, Any], monkeypatch: pytest.MonkeyPat
     return len(seen)
 
 
-@pytest.mark.parametrize("option", ["grep", "exclude", "since", "head", "ts-abs", "ts-rel-label"])
+@pytest.mark.parametrize(
+    "option", ["grep", "exclude", "since", "head", "tail", "ts-abs", "ts-rel-label"]
+)
 def test_lane_takes_the_plain_events_of_a_real_eventlog(
     case_dir, option: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -202,3 +213,37 @@ HEADER = {
     "count": {"stdout": 2, "stderr": 2},
     "options": {},
 }
+
+
+def followed(data: bytes, args: dict[str, Any], fast: bool, cut: int) -> tuple[bytes, bytes]:
+    """A job's output fed in two parts, the history read after the first
+    (as follow does), with or without the lane."""
+    from fluxout.job import OutputOptions
+    from fluxout.render.output import LineFormat, Output, TextRenderer
+    from fluxout.render.sink import Sink
+    from fluxout.render.terminal import Terminal
+
+    out, err = io.BytesIO(), io.BytesIO()
+    terminal = Terminal(out, err, False, False, False, {})
+    output = Output(terminal, Sink(out, err, False), (False, False), False)
+    req = Request("cat", ["x"], **args)
+    plan = Plan.of(req, False)
+    fmt = LineFormat(label=req.label, timestamps=req.timestamps)
+    opts = OutputOptions(mode=plan.data, lane=plan.lane if fast else None, filters=req.filters())
+    job = JobOutput("x", False, opts, TextRenderer(output, fmt))
+    job.feed("output", data[:cut])
+    job.idle()
+    job.feed("output", data[cut:])
+    job.finish()
+    return out.getvalue(), err.getvalue()
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=st.lists(EVENT, max_size=25), args=DRAWN, cut=st.integers(0, 2000))
+def test_lane_after_the_history_equals_careful_path(
+    events: list[tuple[str, str, str, str]], args: dict[str, Any], cut: int
+) -> None:
+    """--tail holds lines until the history is read, then passes the new
+    ones: the lane's lines are held and released with the careful ones."""
+    data = eventlog(events)
+    assert followed(data, args, True, cut) == followed(data, args, False, cut)
