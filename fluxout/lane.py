@@ -144,9 +144,8 @@ class FastLane:
         # searched at once, and what else each needs (see _filtered).
         self._gathered: list[str] = []
         self._meta: list[Any] = []
-        self._batch = self.filters is not None and all(
-            line_local(p) for p in (*self.filters.include, *self.filters.exclude)
-        )
+        regexes = [] if self.filters is None else [*self.filters.include, *self.filters.exclude]
+        self._batch = bool(regexes) and all(map(line_local, regexes))
         self.job = job  # json: the job named in each record
         self.write = write
         self.assembler = assembler
@@ -419,7 +418,10 @@ class FastLane:
                         filters.hold(key, head is not None and seen < head, ts, data)  # type: ignore[union-attr]
                         continue
                     if tail is None and seen >= head:  # type: ignore[operator]
-                        continue  # past --head (after the history, --tail shows all)
+                        # Past --head, this task's every later line is too:
+                        # the lane need not look at its events any more.
+                        table[ctx.rank] = False
+                        continue
                 if stamp:
                     texts.append(stamp)
                 if route:
