@@ -6,6 +6,7 @@ first three lines each task wrote, whatever the shell's buffering did.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import sys
@@ -176,12 +177,12 @@ class LineFilter:
         self._holding = self.tail is not None
         self._window = self.since is not None or self.until is not None
         self._patterns = bool(self.include or self.exclude)
-        self._seq = 0
+        self.numbers = itertools.count(1)  # of the lines held, in the order they came
         self._first: list[tuple[int, Line]] = []
         self._tails: dict[tuple[str, int], deque[tuple[int, Line]]] = {}
         # The fast lane's last lines of each task: (number, time, text with
         # its newline), made Lines only if they are still held at release.
-        self._lane_tails: dict[tuple[str, int], deque[tuple[int, float, str]]] = {}
+        self.lane_tails: dict[tuple[str, int], deque[tuple[int, float, str]]] = {}
 
     @property
     def active(self) -> bool:
@@ -210,14 +211,14 @@ class LineFilter:
         lane text) that passed the filters and was counted, while holding:
         kept as ``apply`` keeps a line, one of the first (--head) or of the
         last of its task."""
-        self._seq += 1
+        seq = next(self.numbers)
         if first:
-            self._first.append((self._seq, _lane_line(key, timestamp, text)))
+            self._first.append((seq, _lane_line(key, timestamp, text)))
         elif self.tail:
-            held = self._lane_tails.get(key)
+            held = self.lane_tails.get(key)
             if held is None:
-                held = self._lane_tails[key] = deque(maxlen=self.tail)
-            held.append((self._seq, timestamp, text))
+                held = self.lane_tails[key] = deque(maxlen=self.tail)
+            held.append((seq, timestamp, text))
 
     def window(self) -> tuple[float, float] | None:
         """--since/--until as the times a line must be within (either end
@@ -270,14 +271,14 @@ class LineFilter:
             counts[key] = seen + 1
             first = head is not None and seen < head
             if self._holding:
-                self._seq += 1
+                seq = next(self.numbers)
                 if first:
-                    self._first.append((self._seq, line))
+                    self._first.append((seq, line))
                 elif self.tail:
                     held = self._tails.get(key)
                     if held is None:
                         held = self._tails[key] = deque(maxlen=self.tail)
-                    held.append((self._seq, line))
+                    held.append((seq, line))
             elif first or head is None or self.tail is not None:
                 out.append(line)  # after the history, --tail passes every new line
         return out
@@ -290,9 +291,9 @@ class LineFilter:
         self._holding = False
         held = self._first
         for key, lines in self._tails.items():
-            if key not in self._lane_tails:
+            if key not in self.lane_tails:
                 held.extend(lines)
-        for key, texts in self._lane_tails.items():
+        for key, texts in self.lane_tails.items():
             # A task's last lines, some from each path: the last of them all.
             both = [(seq, _lane_line(key, ts, text)) for seq, ts, text in texts]
             both.extend(self._tails.get(key, ()))
@@ -300,7 +301,7 @@ class LineFilter:
             held.extend(both[-self.tail :] if self.tail else [])
         self._first = []
         self._tails.clear()
-        self._lane_tails.clear()
+        self.lane_tails.clear()
         held.sort(key=lambda pair: pair[0])
         return [line for _, line in held]
 

@@ -322,6 +322,8 @@ class FastLane:
         tail: int | None = None
         holding = False
         counts: dict[tuple[str, int], int] = {}
+        lane_tails: dict[tuple[str, int], Any] = {}
+        numbers: Any = None
         window = False
         if filters is not None:
             include = [p.search for p in filters.include]
@@ -330,6 +332,8 @@ class FastLane:
             tail = filters.tail
             holding = filters.holding
             counts = filters.counts
+            lane_tails = filters.lane_tails
+            numbers = filters.numbers
             bounds = filters.window()
             window = filters.since is not None or filters.until is not None
             if window:
@@ -410,6 +414,14 @@ class FastLane:
                 else:
                     stamp = self._stamp(ts, zero)
                     low_ms, high_ms, shown = self._bucket
+                if holding and head is None:  # --tail alone: its last lines, numbered
+                    key = (stream, ids[stream][ctx.rank])
+                    held = lane_tails.get(key)
+                    if held is None:
+                        filters.hold(key, False, ts, data)  # type: ignore[union-attr]
+                    else:
+                        held.append((next(numbers), ts, data))
+                    continue
                 if counting:  # counted last: nothing raises after
                     key = (stream, ids[stream][ctx.rank])
                     seen = counts.get(key, 0)
