@@ -30,6 +30,8 @@ assembler holds) takes the careful path, as it would with no lane at all.
 from __future__ import annotations
 
 import base64
+import functools
+import operator
 import re
 import time
 from collections.abc import Callable
@@ -139,13 +141,21 @@ class FastLane:
         # The times shown as the last one (see _stamp), for this zero.
         self._bucket: tuple[float, float, str] = (0.0, 0.0, "")
         self._bucket_zero: float | None = None
-        # When the regexes are all line-local (_batch): the lines of the
-        # run at hand that passed the filters so far, whose regexes are
-        # searched at once, and what else each needs (see _filtered).
+        # With --grep or --exclude (_batch): the lines of the run at hand
+        # that passed the filters so far, whose regexes are searched over
+        # all of them at once, and what else each needs (see _filtered).
         self._gathered: list[str] = []
         self._meta: list[Any] = []
-        regexes = [] if self.filters is None else [*self.filters.include, *self.filters.exclude]
-        self._batch = bool(regexes) and all(map(line_local, regexes))
+        filters = self.filters
+        self._regexes: tuple[list[tuple[re.Pattern[bytes], bool]], ...] = (
+            (
+                [(p, line_local(p)) for p in filters.include],
+                [(p, line_local(p)) for p in filters.exclude],
+            )
+            if filters is not None
+            else ([], [])
+        )
+        self._batch = bool(self._regexes[0] or self._regexes[1])
         self.job = job  # json: the job named in each record
         self.write = write
         self.assembler = assembler
@@ -306,17 +316,14 @@ class FastLane:
         labelled): each event of one whole line of one task is a line,
         through the filters in order; the rest take the careful path.
 
-        When every regex is line-local (see filters.line_local), the lines
-        of a run are gathered and each regex searched over all of them at
-        once (``_flush``); else each line is searched alone, here."""
+        With --grep or --exclude, the lines of a run are gathered and the
+        regexes searched over all of them at once (``_flush``)."""
         decode = _decode
         routes = self._routes
         texts = self._texts
         pending = self._pending
         ids = self._ids
         filters = self.filters
-        include: list[Any] = []
-        exclude: list[Any] = []
         low, high = -1.0, -1.0
         head: int | None = None
         tail: int | None = None
@@ -326,8 +333,6 @@ class FastLane:
         numbers: Any = None
         window = False
         if filters is not None:
-            include = [p.search for p in filters.include]
-            exclude = [p.search for p in filters.exclude]
             head = filters.head
             tail = filters.tail
             holding = filters.holding
@@ -343,7 +348,6 @@ class FastLane:
                     return
                 low, high = bounds
         batch = self._batch
-        patterns = bool(include or exclude) and not batch
         times = self.times
         abs_times = times == "abs"
         zero = self.zero
@@ -391,22 +395,6 @@ class FastLane:
                     elif labels:
                         meta.append(route)
                     continue
-                if patterns:
-                    raw = data.encode(errors=BYTES)
-                    end = len(raw) - 1  # the line without its newline
-                    if include:
-                        for search in include:
-                            if search(raw, 0, end):
-                                break
-                        else:
-                            continue
-                    hit = False
-                    for search in exclude:
-                        if search(raw, 0, end):
-                            hit = True
-                            break
-                    if hit:
-                        continue
                 if times is None:
                     stamp = ""
                 elif low_ms < ts < high_ms:  # the millisecond of the last line's time
@@ -458,7 +446,7 @@ class FastLane:
         texts = self._texts
         if gathered and filters is not None:
             meta = self._meta
-            marks = _matching(gathered, filters)
+            marks = _matching(gathered, *self._regexes)
             if not meta:  # the lines as they are
                 texts.extend(gathered if marks is None else compress(gathered, marks))
             elif type(meta[0]) is str:  # each after its label
@@ -652,40 +640,52 @@ class FastLane:
         texts.clear()
 
 
-def _passes(data: str, filters: LineFilter) -> bool:
-    """Whether one line (with its newline) passes --grep and --exclude."""
-    raw = data.encode(errors=BYTES)
-    end = len(raw) - 1
-    if filters.include and not any(p.search(raw, 0, end) for p in filters.include):
-        return False
-    return not any(p.search(raw, 0, end) for p in filters.exclude)
-
-
-def _matching(datas: list[str], filters: LineFilter) -> bytearray | None:
+def _matching(
+    datas: list[str],
+    include: list[tuple[re.Pattern[bytes], bool]],
+    exclude: list[tuple[re.Pattern[bytes], bool]],
+) -> bytearray | None:
     """Which of ``datas`` (lines, each with its newline) pass --grep and
-    --exclude, each regex searched over all of them at once (they are
-    line-local); None: all of them."""
+    --exclude (regexes, each with whether it is line-local); None: all.
+
+    The lines are joined and encoded once. A line-local regex is searched
+    over them all, line after matching line (few matches: one scan in C);
+    any other, or one that matches many lines, is searched over each line
+    alone, split from the rest (no newline is part of a character's bytes),
+    by map: either way, as the careful path searches each line's bytes."""
     text = "".join(datas)
     buffer = text.encode(errors=BYTES)
-    if len(buffer) != len(text):  # not a byte a character: each line alone
-        return bytearray(_passes(data, filters) for data in datas)
-    ends = accumulate(map(len, datas))
-    if filters.include:
-        shown = set().union(*(_ends_matching(p, buffer) for p in filters.include))
-        shown.difference_update(*(_ends_matching(p, buffer) for p in filters.exclude))
-        return bytearray(map(shown.__contains__, ends))
-    if not filters.exclude:
-        return None
-    hidden = set().union(*(_ends_matching(p, buffer) for p in filters.exclude))
-    return bytearray(map(hidden.__contains__, ends)).translate(_INVERT)
+    count = len(datas)
+    alone: list[bytes] = []
+
+    def marks(pattern: re.Pattern[bytes], local: bool) -> bytearray:
+        if local and len(buffer) == len(text):  # a character a byte: ends by length
+            ends = _ends_matching(pattern, buffer, count // 8 + 64)
+            if ends is not None:
+                return bytearray(map(ends.__contains__, accumulate(map(len, datas))))
+        if not alone:
+            alone.extend(buffer.split(b"\n"))
+            alone.pop()  # after the last newline
+        return bytearray(map(bool, map(pattern.search, alone)))
+
+    def either(found: list[bytearray]) -> int:
+        return functools.reduce(operator.or_, (int.from_bytes(m, "big") for m in found))
+
+    keep: int | None = None
+    if include:
+        keep = either([marks(p, local) for p, local in include])
+    if exclude:
+        hidden = either([marks(p, local) for p, local in exclude])
+        everything = int.from_bytes(b"\x01" * count, "big")
+        keep = (everything if keep is None else keep) & ~hidden & everything
+    return None if keep is None else bytearray(keep.to_bytes(count, "big"))
 
 
-_INVERT = bytes([1, 0]) + bytes(254)
-
-
-def _ends_matching(pattern: re.Pattern[bytes], buffer: bytes) -> set[int]:
-    """Where the lines of ``buffer`` that ``pattern`` matches end (past
-    their newline): a search from the start of each line after a match."""
+def _ends_matching(pattern: re.Pattern[bytes], buffer: bytes, most: int) -> set[int] | None:
+    """Where the lines of ``buffer`` that ``pattern`` (line-local) matches
+    end (past their newline): a search from the start of each line after a
+    match. None when more than ``most`` lines match: each line alone is
+    faster then."""
     ends = set()
     search = pattern.search
     find = buffer.find
@@ -697,4 +697,6 @@ def _ends_matching(pattern: re.Pattern[bytes], buffer: bytes) -> set[int]:
             break
         pos = find(b"\n", at) + 1  # no match holds a newline: its line's
         ends.add(pos)
+        if len(ends) > most:
+            return None
     return ends

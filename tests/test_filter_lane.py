@@ -93,10 +93,17 @@ DRAWN = st.fixed_dictionaries(
                 [compile_regex(r"\w+"), compile_regex("x*")],
                 [compile_regex(r"(?i)A|\bb"), compile_regex("é")],
                 [compile_regex(r"\xff|€")],
+                [compile_regex(r"^a|b$"), compile_regex(r"^$")],
+                [compile_regex(r"\Aa"), compile_regex(r"(?m)b$")],
             ]
         ),
         "exclude": st.sampled_from(
-            [[compile_regex("b")], [compile_regex(r"\xff|\x00")], [compile_regex(r"a$|z*")]]
+            [
+                [compile_regex("b")],
+                [compile_regex(r"\xff|\x00")],
+                [compile_regex(r"a$|z*")],
+                [compile_regex(r"^\t|^$")],
+            ]
         ),
         "since": st.sampled_from([TimeBound(1.5, False), TimeBound(3.0, True)]),
         "until": st.sampled_from([TimeBound(2.0, False), TimeBound(4.5, True)]),
@@ -167,7 +174,22 @@ def test_lane_takes_the_plain_events_of_a_real_eventlog(
 
 def test_line_local_regexes() -> None:
     local = [r"line.0000[0-4]", r"\d+", r"\bfoo\b", r"\S+x", r"(?i)ERROR", r"x*", r"[a-z]{2,}"]
-    anchored = [r"^a", r"a$", r"\s", r"[^a]", r"(?s:.)", r"a|b\n", r"(a)\1", r"a(?=b)", r"\W"]
+    anchored = [
+        r"^a",
+        r"a$",
+        r"^$",
+        r"(?m)^x",
+        r"\Aa",
+        r"a\Z",
+        r"\s",
+        r"[^a]",
+        r"(?s:.)",
+        r"a|b\n",
+        r"(a)\1",
+        r"a(?=b)",
+        r"\W",
+    ]
+    anchored += [r"(?-m:^a)", r"(?<=a)b"]
     assert all(line_local(compile_regex(p)) for p in local)
     assert not any(line_local(compile_regex(p)) for p in anchored)
 
