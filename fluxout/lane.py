@@ -86,6 +86,10 @@ SURE = float(1 << 32)
 EDGE = 5e-6
 HALF_MS = 0.0005 - EDGE
 
+# The lines of a batch the lane of filtered lines tries before it gives the
+# rest to the careful path, when more than half of them went there.
+PROBE = 128
+
 # Lines longer than this take the careful path (see FastLane.run).
 LONG_LINE = 1 << 20
 
@@ -364,6 +368,7 @@ class FastLane:
         labels = self.mode == "labelled"
         stream = ""
         table = self._no_run
+        misses = 0  # lines given to the careful path
         for i, line in enumerate(lines):
             try:
                 event = decode(line)
@@ -435,6 +440,14 @@ class FastLane:
             stream = ""
             table = self._no_run
             careful(first + i, line)
+            misses += 1
+            if misses > PROBE and misses * 2 > i:
+                # Most events are not whole lines (unbuffered output, several
+                # ranks): the rest of the batch goes the careful way at once,
+                # not decoded twice.
+                for j in range(i + 1, len(lines)):
+                    careful(first + j, lines[j])
+                return
         if texts or gathered:
             self._flush(stream)
 

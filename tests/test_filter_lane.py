@@ -131,7 +131,9 @@ def test_lane_equals_careful_path_on_any_events(
     assert show(str(path), args, True, chunk) == show(str(path), args, False)
 
 
-def careful_lines(path: str, args: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> int:
+def careful_lines(
+    path: str, args: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int = 0
+) -> int:
     """How many output eventlog records took the careful path (with no
     lane at all, every one does)."""
     seen = []
@@ -143,7 +145,7 @@ def careful_lines(path: str, args: dict[str, Any], monkeypatch: pytest.MonkeyPat
 
     with monkeypatch.context() as m:
         m.setattr(JobOutput, "_record", counted)
-        show(path, args, True)
+        show(path, args, True, chunk)
     return len(seen)
 
 
@@ -269,3 +271,21 @@ def test_lane_after_the_history_equals_careful_path(
     ones: the lane's lines are held and released with the careful ones."""
     data = eventlog(events)
     assert followed(data, args, True, cut) == followed(data, args, False, cut)
+
+
+@pytest.mark.parametrize("option", ["grep", "exclude", "head", "tail", "ts-abs", "everything"])
+def test_mostly_partial_batches_go_careful_and_whole_lines_come_back(
+    tmp_path: Path, option: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unbuffered output (pieces of lines of 3 tasks interleaved), then
+    whole lines: the lane gives up on the partial part of a batch at once,
+    and the bytes are the careful path's."""
+    events = [("data", "stdout", str(i % 3), f"{i}a" if i % 2 else "b\n") for i in range(600)]
+    events += [("data", "stdout", str(i % 3), f"{i} whole 1\n") for i in range(600)]
+    path = tmp_path / "output.eventlog"
+    path.write_bytes(eventlog(events))
+    args = OPTIONS[option]
+    for chunk in (0, 4096):
+        assert show(str(path), args, True, chunk) == show(str(path), args, False)
+    # Read 4 KiB at a time, the batches of whole lines take the lane.
+    assert careful_lines(str(path), args, monkeypatch, 4096) < 900
