@@ -6,6 +6,8 @@ first three lines each task wrote, whatever the shell's buffering did.
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 import sys
 import time
@@ -13,6 +15,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from fluxout.lines import Line
 
@@ -91,6 +94,70 @@ def compile_regex(pattern: str) -> re.Pattern[bytes]:
         raise FilterError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 
+# What a regex is made of (re's parse tree) when it never matches a newline
+# and looks at nothing outside its match but a word boundary: then it
+# matches a line exactly where it matches that line inside text of many
+# lines, which the fast lane searches at once.
+_SAFE_CATEGORIES = {"CATEGORY_DIGIT", "CATEGORY_WORD", "CATEGORY_NOT_SPACE"}
+_SAFE_AT = {"AT_BOUNDARY", "AT_NON_BOUNDARY"}
+NEWLINE = 10
+
+
+def line_local(pattern: re.Pattern[bytes]) -> bool:
+    """Whether ``pattern`` can match no newline and is anchored to nothing
+    (no ^, $, lookaround, backreference): so it matches a line alone
+    exactly where it matches it among other lines."""
+    if pattern.flags & re.DOTALL:
+        return False
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        return _local(_parser.parse(pattern.pattern, pattern.flags))
+    except Exception:  # another Python's parser: search each line alone
+        return False
+
+
+def _local(items: Any) -> bool:
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            if arg == NEWLINE:
+                return False
+        elif name == "ANY":
+            pass  # no DOTALL: never a newline
+        elif name == "IN":
+            if not all(_in_local(str(kind), value) for kind, value in arg):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _local(arg[2]):
+                return False
+        elif name == "SUBPATTERN":
+            if arg[1] & re.DOTALL or not _local(arg[3]):
+                return False
+        elif name == "ATOMIC_GROUP":
+            if not _local(arg):
+                return False
+        elif name == "BRANCH":
+            if not all(_local(branch) for branch in arg[1]):
+                return False
+        elif name == "AT":
+            if str(arg) not in _SAFE_AT:
+                return False
+        else:  # NOT_LITERAL, lookaround, backreferences, ...
+            return False
+    return True
+
+
+def _in_local(kind: str, value: Any) -> bool:
+    if kind == "LITERAL":
+        return bool(value != NEWLINE)
+    if kind == "RANGE":
+        return not value[0] <= NEWLINE <= value[1]
+    if kind == "CATEGORY":
+        return str(value) in _SAFE_CATEGORIES
+    return False  # NEGATE and anything else
+
+
 @dataclass
 class LineFilter:
     """Which assembled lines to show; stateful for --head and --tail."""
@@ -117,9 +184,12 @@ class LineFilter:
         self._holding = self.tail is not None
         self._window = self.since is not None or self.until is not None
         self._patterns = bool(self.include or self.exclude)
-        self._seq = 0
+        self.numbers = itertools.count(1)  # of the lines held, in the order they came
         self._first: list[tuple[int, Line]] = []
         self._tails: dict[tuple[str, int], deque[tuple[int, Line]]] = {}
+        # The fast lane's last lines of each task: (number, time, text with
+        # its newline), made Lines only if they are still held at release.
+        self.lane_tails: dict[tuple[str, int], deque[tuple[int, float, str]]] = {}
 
     @property
     def active(self) -> bool:
@@ -131,6 +201,45 @@ class LineFilter:
             or self.head is not None
             or self.tail is not None
         )
+
+    @property
+    def counts(self) -> dict[tuple[str, int], int]:
+        """--head: the lines of each (stream, task) that passed the other
+        filters so far (the fast lane counts its lines here too)."""
+        return self._counts
+
+    @property
+    def holding(self) -> bool:
+        """--tail holds lines back: the history is not read yet."""
+        return self._holding
+
+    def hold(self, key: tuple[str, int], first: bool, timestamp: float, text: str) -> None:
+        """A line of the fast lane (one whole line, with its newline, as
+        lane text) that passed the filters and was counted, while holding:
+        kept as ``apply`` keeps a line, one of the first (--head) or of the
+        last of its task."""
+        seq = next(self.numbers)
+        if first:
+            self._first.append((seq, _lane_line(key, timestamp, text)))
+        elif self.tail:
+            held = self.lane_tails.get(key)
+            if held is None:
+                held = self.lane_tails[key] = deque(maxlen=self.tail)
+            held.append((seq, timestamp, text))
+
+    def window(self) -> tuple[float, float] | None:
+        """--since/--until as the times a line must be within (either end
+        open when not given); None while they are relative to a job start
+        that is not known yet (each line's own time then: the careful path)."""
+        if self.start is None and (
+            (self.since is not None and not self.since.absolute)
+            or (self.until is not None and not self.until.absolute)
+        ):
+            return None
+        start = self.start if self.start is not None else 0.0
+        low = self.since.resolve(start) if self.since is not None else -math.inf
+        high = self.until.resolve(start) if self.until is not None else math.inf
+        return low, high
 
     def _in_window(self, line: Line) -> bool:
         start = self.start if self.start is not None else line.timestamp
@@ -169,14 +278,14 @@ class LineFilter:
             counts[key] = seen + 1
             first = head is not None and seen < head
             if self._holding:
-                self._seq += 1
+                seq = next(self.numbers)
                 if first:
-                    self._first.append((self._seq, line))
+                    self._first.append((seq, line))
                 elif self.tail:
                     held = self._tails.get(key)
                     if held is None:
                         held = self._tails[key] = deque(maxlen=self.tail)
-                    held.append((self._seq, line))
+                    held.append((seq, line))
             elif first or head is None or self.tail is not None:
                 out.append(line)  # after the history, --tail passes every new line
         return out
@@ -188,12 +297,25 @@ class LineFilter:
             return []
         self._holding = False
         held = self._first
-        for lines in self._tails.values():
-            held.extend(lines)
+        for key, lines in self._tails.items():
+            if key not in self.lane_tails:
+                held.extend(lines)
+        for key, texts in self.lane_tails.items():
+            # A task's last lines, some from each path: the last of them all.
+            both = [(seq, _lane_line(key, ts, text)) for seq, ts, text in texts]
+            both.extend(self._tails.get(key, ()))
+            both.sort(key=lambda pair: pair[0])
+            held.extend(both[-self.tail :] if self.tail else [])
         self._first = []
         self._tails.clear()
+        self.lane_tails.clear()
         held.sort(key=lambda pair: pair[0])
         return [line for _, line in held]
+
+
+def _lane_line(key: tuple[str, int], timestamp: float, text: str) -> Line:
+    """A line of the fast lane (lane text, its newline included) as a Line."""
+    return Line(timestamp, key[0], key[1], text[:-1].encode(errors="surrogateescape"), True)
 
 
 # -- windows that cannot hold a line (a warning, not an error) -----------------

@@ -262,14 +262,18 @@ class JobOutput:
         self.filters = opts.filters
         self._filtering = opts.filters.active
         # Which fast lane this job's data events take (None: only the careful path).
+        # A lane of lines may name the time before each line: "text:abs".
+        lane, _, times = (opts.lane or "raw").partition(":")
         self._lane = opts.lane
         self.lane = FastLane(
-            self._lane or "raw",
+            lane,
             out.raw_many,
             self.assembler,
             out.json_job() or "",
-            self._emit,
-            out.split,
+            emit=self._emit,
+            tasks=out.split,
+            filters=opts.filters if opts.mode == "lines" else None,
+            times=times or None,
         )
         self.zero: float | None = None
         self.first_time: float | None = None  # of the first event read, of any eventlog
@@ -328,7 +332,10 @@ class JobOutput:
                 done += 1
             if done < len(lines):
                 rest = lines[done:] if done else lines
+                self.lane.zero = self._origin()  # lines are timed from it, as in _emit
                 self.lane.run(start + done, rest, self._careful)
+                if self._window:
+                    self._seen_span(*self.lane.span)
         else:
             self._lines(eventlog, self.splitters[eventlog].feed(chunk))
         self.out.batch_done()
@@ -366,6 +373,8 @@ class JobOutput:
             return None
         if self.lane.mode in ("json", "records", "blocks"):  # the lane knows the tasks
             return ""
+        if self.lane.mode == "text":  # no label: the line as it is, once per task
+            return "" if len(selected) == 1 else [""] * len(selected)
         fd = 0 if rec.stream == "stdout" else 1
         texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
         return texts[0] if len(texts) == 1 else texts
@@ -527,14 +536,19 @@ class JobOutput:
         elif self.attach.show_exec:
             self.out.job_event(*format_event(event, "exec", zero))
 
+    def _seen_span(self, low: float, high: float) -> None:
+        """Lines written from low to high were chosen from (--since/--until)."""
+        if low > high:
+            return
+        if self._written is not None:
+            low, high = min(low, self._written[0]), max(high, self._written[1])
+        self._written = (low, high)
+
     def _emit(self, lines: list[Line]) -> None:
         """Assembled lines, through the line filters (once per event: kept short)."""
         if self._window and lines:
             times = [line.timestamp for line in lines]
-            low, high = min(times), max(times)
-            if self._written is not None:
-                low, high = min(low, self._written[0]), max(high, self._written[1])
-            self._written = (low, high)
+            self._seen_span(min(times), max(times))
         if self._filtering:
             lines = self.filters.apply(lines)
         if lines:

@@ -20,18 +20,35 @@ lane ("records") hands out Line records instead of bytes.
 For ``cat --coalesce`` (mode "blocks") no line is assembled: each task's
 text is gathered and handed on once per run, as the careful path hands on
 an event's bytes for its tasks.
+
+With line filters (--grep, --exclude, --since, --until, --head, --tail) or
+timestamps, the lane runs those same stages in batched form on the events
+that hold one whole line of one task (what real jobs write): the regexes
+over each line's bytes, the time window as two numbers, --head's count per
+task in the filter's own table (and --tail's lines kept in it, as text),
+task in the filter's own table, and the time before each line rendered as
+the renderer does it, once per second for abs. Any other event (part of a
+line, several lines, several ranks, a task whose unfinished line the
+assembler holds) takes the careful path, as it would with no lane at all.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import math
+import operator
+import re
+import time
 from collections.abc import Callable
+from itertools import accumulate, chain, compress
 from typing import Any, Literal
 
 import msgspec
 import orjson
 
 from fluxout.eventlog import decode_base64
+from fluxout.filters import LineFilter, line_local
 from fluxout.idset import IdSet
 from fluxout.lines import Line, LineAssembler
 
@@ -67,6 +84,17 @@ def _dump(record: dict[str, Any], option: int) -> bytes:
             record["encoding"] = "base64"
         return orjson.dumps(record, option=option)
 
+
+# Times below SURE (2^32 s, in 2106) are floats exact to 1 us: the lane
+# shows the times within a millisecond (abs) or within HALF_MS of the
+# number shown (rel) as the last one, EDGE (5 us) from the ends for safety.
+SURE = float(1 << 32)
+EDGE = 5e-6
+HALF_MS = 0.0005 - EDGE
+
+# The lines of a batch the lane of filtered lines tries before it gives the
+# rest to the careful path, when more than half of them went there.
+PROBE = 128
 
 # Lines longer than this take the careful path (see FastLane.run).
 LONG_LINE = 1 << 20
@@ -126,9 +154,38 @@ class FastLane:
         job: str = "",
         emit: Emit | None = None,
         tasks: Tasks | None = None,
+        filters: LineFilter | None = None,
+        times: str | None = None,
     ) -> None:
-        # "raw", "labelled", "json" (lines --json), "records" (the library) or "blocks"
+        # "raw", "labelled", "text" (lines, no label), "json" (lines --json),
+        # "records" (the library) or "blocks" (cat --coalesce)
         self.mode = mode
+        # labelled and text: the line filters that run (None: none), and
+        # the kind of time before each line ("abs", "rel"; None: none).
+        self.filters = filters if filters is not None and filters.active else None
+        self.times = times
+        self.zero: float | None = None  # rel: the time lines are shown from
+        # --since/--until: the first and last times of the lines it chose from.
+        self.span = [math.inf, -math.inf]
+        self._second: tuple[int, str] = (-1, "")  # abs: the last second shown
+        # The times shown as the last one (see _stamp), for this zero.
+        self._bucket: tuple[float, float, str] = (0.0, 0.0, "")
+        self._bucket_zero: float | None = None
+        # With --grep or --exclude (_batch): the lines of the run at hand
+        # that passed the filters so far, whose regexes are searched over
+        # all of them at once, and what else each needs (see _filtered).
+        self._gathered: list[str] = []
+        self._meta: list[Any] = []
+        filters = self.filters
+        self._regexes: tuple[list[tuple[re.Pattern[bytes], bool]], ...] = (
+            (
+                [(p, line_local(p)) for p in filters.include],
+                [(p, line_local(p)) for p in filters.exclude],
+            )
+            if filters is not None
+            else ([], [])
+        )
+        self._batch = bool(self._regexes[0] or self._regexes[1])
         self.job = job  # json: the job named in each record
         self.write = write
         self.emit = emit  # records: where the Line records go
@@ -204,7 +261,9 @@ class FastLane:
         self._run(first + start, lines[start:], careful)
 
     def _run(self, first: int, lines: list[bytes], careful: Careful) -> None:
-        if self.mode == "labelled":
+        if self.filters is not None or self.times is not None or self.mode == "text":
+            self._filtered(first, lines, careful)
+        elif self.mode == "labelled":
             self._labelled(first, lines, careful)
         elif self.mode == "blocks":
             self._blocks(first, lines, careful)
@@ -339,6 +398,241 @@ class FastLane:
             careful(first + i, line)
         if texts:
             self._write(stream)
+
+    def _filtered(self, first: int, lines: list[bytes], careful: Careful) -> None:
+        """The lane of assembled lines that are filtered or timed (or not
+        labelled): each event of one whole line of one task is a line,
+        through the filters in order; the rest take the careful path.
+
+        With --grep or --exclude, the lines of a run are gathered and the
+        regexes searched over all of them at once (``_flush``)."""
+        decode = _decode
+        routes = self._routes
+        texts = self._texts
+        pending = self._pending
+        ids = self._ids
+        filters = self.filters
+        low, high = -1.0, -1.0
+        head: int | None = None
+        tail: int | None = None
+        holding = False
+        counts: dict[tuple[str, int], int] = {}
+        lane_tails: dict[tuple[str, int], Any] = {}
+        numbers: Any = None
+        window = False
+        if filters is not None:
+            head = filters.head
+            tail = filters.tail
+            holding = filters.holding
+            counts = filters.counts
+            lane_tails = filters.lane_tails
+            numbers = filters.numbers
+            bounds = filters.window()
+            window = filters.since is not None or filters.until is not None
+            span = self.span
+            if window:
+                if bounds is None:  # relative to a start not known yet
+                    for i, line in enumerate(lines):
+                        careful(first + i, line)
+                    return
+                low, high = bounds
+        batch = self._batch
+        times = self.times
+        abs_times = times == "abs"
+        zero = self.zero
+        if self._bucket_zero != zero:
+            self._bucket = (0.0, 0.0, "")
+            self._bucket_zero = zero
+        low_ms, high_ms, shown = self._bucket
+        # Batched: the lines, and what else each needs once it has passed:
+        # nothing (no label, head or time), its label, or (time, task, label).
+        gathered = self._gathered
+        meta = self._meta
+        counting = head is not None or tail is not None
+        full = counting or times is not None
+        labels = self.mode == "labelled"
+        stream = ""
+        table = self._no_run
+        misses = 0  # lines given to the careful path
+        for i, line in enumerate(lines):
+            try:
+                event = decode(line)
+                ctx = event.context
+                data = ctx.data if ctx.encoding is None else text_of_base64(ctx.data)
+                if ctx.stream != stream:
+                    new = routes[ctx.stream]
+                    new[ctx.rank]  # KeyError: a rank not seen yet
+                    if texts or gathered:
+                        self._flush(stream)
+                    stream = ctx.stream
+                    table = new
+                route = table[ctx.rank]
+                if route is False:  # a task the request does not show
+                    continue
+                if type(route) is not str or not data or data.find("\n") != len(data) - 1:
+                    raise _Careful  # not one whole line of one task
+                if pending and (stream, ids[stream][ctx.rank]) in pending:
+                    raise _Careful  # it ends the task's unfinished line
+                ts = event.timestamp
+                if window:
+                    if ts < span[0]:  # when the lines chosen from were written
+                        span[0] = ts
+                    if ts > span[1]:
+                        span[1] = ts
+                    if ts < low or ts > high:
+                        continue
+                if abs_times and ts - ts != 0.0:
+                    raise _Careful  # no int() of it: the careful path says why
+                if batch:
+                    gathered.append(data)
+                    if full:
+                        meta.append((ts, ids[stream][ctx.rank], route))
+                    elif labels:
+                        meta.append(route)
+                    continue
+                if times is None:
+                    stamp = ""
+                elif low_ms < ts < high_ms:  # the millisecond of the last line's time
+                    stamp = shown
+                else:
+                    stamp = self._stamp(ts, zero)
+                    low_ms, high_ms, shown = self._bucket
+                if holding and head is None:  # --tail alone: its last lines, numbered
+                    key = (stream, ids[stream][ctx.rank])
+                    held = lane_tails.get(key)
+                    if held is None:
+                        filters.hold(key, False, ts, data)  # type: ignore[union-attr]
+                    else:
+                        held.append((next(numbers), ts, data))
+                    continue
+                if counting:  # counted last: nothing raises after
+                    key = (stream, ids[stream][ctx.rank])
+                    seen = counts.get(key, 0)
+                    counts[key] = seen + 1
+                    if holding:  # --tail, until the history is read
+                        filters.hold(key, head is not None and seen < head, ts, data)  # type: ignore[union-attr]
+                        continue
+                    if tail is None and seen >= head:  # type: ignore[operator]
+                        # Past --head, this task's every later line is too:
+                        # the lane need not look at its events any more.
+                        table[ctx.rank] = False
+                        continue
+                if stamp:
+                    texts.append(stamp)
+                if route:
+                    texts.append(route)
+                texts.append(data)
+                continue
+            except Exception:
+                pass
+            if texts or gathered:
+                self._flush(stream)
+            stream = ""
+            table = self._no_run
+            careful(first + i, line)
+            misses += 1
+            if misses > PROBE and misses * 2 > i:
+                # Most events are not whole lines (unbuffered output, several
+                # ranks): the rest of the batch goes the careful way at once,
+                # not decoded twice.
+                for j in range(i + 1, len(lines)):
+                    careful(first + j, lines[j])
+                return
+        if texts or gathered:
+            self._flush(stream)
+
+    def _flush(self, stream: str) -> None:
+        """Write the run's lines (one stream): the gathered ones through
+        the batched regexes, and --head, the time and the label."""
+        gathered = self._gathered
+        filters = self.filters
+        texts = self._texts
+        if gathered and filters is not None:
+            meta = self._meta
+            marks = _matching(gathered, *self._regexes)
+            if not meta:  # the lines as they are
+                texts.extend(gathered if marks is None else compress(gathered, marks))
+            elif type(meta[0]) is str:  # each after its label
+                both: Any = zip(meta, gathered, strict=True)
+                texts.extend(chain.from_iterable(both if marks is None else compress(both, marks)))
+            else:
+                self._counted(stream, meta, gathered, marks, filters)
+            gathered.clear()
+            meta.clear()
+        if texts:
+            self._write(stream)
+
+    def _counted(
+        self,
+        stream: str,
+        meta: list[Any],
+        datas: list[str],
+        marks: bytearray | None,
+        filters: LineFilter,
+    ) -> None:
+        """Gathered lines through --head and --tail, each after its time
+        and label."""
+        pairs: Any = zip(meta, datas, strict=True)
+        head = filters.head
+        tail = filters.tail
+        counting = head is not None or tail is not None
+        holding = filters.holding
+        counts = filters.counts
+        texts = self._texts
+        times = self.times
+        zero = self.zero
+        for (ts, rank, route), data in pairs if marks is None else compress(pairs, marks):
+            if counting:
+                key = (stream, rank)
+                seen = counts.get(key, 0)
+                counts[key] = seen + 1
+                if holding:
+                    filters.hold(key, head is not None and seen < head, ts, data)
+                    continue
+                if tail is None and seen >= head:  # type: ignore[operator]
+                    continue
+            if times is not None:
+                texts.append(self._stamp(ts, zero))
+            if route:
+                texts.append(route)
+            texts.append(data)
+
+    def _stamp(self, ts: float, zero: float | None) -> str:
+        """The time before a line, as the renderer writes it uncoloured.
+
+        The times within the same millisecond are shown the same: when it
+        is sure that its neighbours are too, ``_bucket`` keeps the times
+        (low, high) between which a line's time is shown as this one."""
+        if self.times == "rel":
+            shift = ts - (zero if zero is not None else ts)
+            text = f"{shift:9.3f}s "
+            if zero is not None and shift >= 0.001 and 0.0 < ts < SURE:
+                # Within half a millisecond of the number shown, a time
+                # rounds to it: 5 us less, for the float error (below 1 us).
+                shown = float(text[:-2])
+                self._bucket = (zero + shown - HALF_MS, zero + shown + HALF_MS, text)
+            return text
+        whole = int(ts)
+        if self._second[0] != whole:
+            self._second = self._second_shown(whole)
+        if not self._second[1]:
+            return f"{ts:.3f} "  # no time the C library can show
+        ms = int((ts - whole) * 1000)
+        text = f"{self._second[1]}.{ms:03d} "
+        if 0.0 < ts < SURE and 0 <= ms < 1000:
+            # 5 us inside the millisecond, int() gives the same second and
+            # millisecond (float error here is below 1 us).
+            low, high = whole + ms / 1000 + EDGE, whole + (ms + 1) / 1000 - EDGE
+            self._bucket = (low, high, text)
+        return text
+
+    @staticmethod
+    def _second_shown(whole: int) -> tuple[int, str]:
+        """A second as local date and time ("": one the C library cannot show)."""
+        try:
+            return whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(whole))
+        except (OverflowError, OSError, ValueError):
+            return whole, ""
 
     def _json(self, first: int, lines: list[bytes], careful: Careful) -> None:
         """The lane of ``lines --json``: a record per line, as ``line_record``
@@ -494,3 +788,65 @@ class FastLane:
         texts = self._texts
         self.write(0 if stream == "stdout" else 1, ["".join(texts).encode(errors=BYTES)])
         texts.clear()
+
+
+def _matching(
+    datas: list[str],
+    include: list[tuple[re.Pattern[bytes], bool]],
+    exclude: list[tuple[re.Pattern[bytes], bool]],
+) -> bytearray | None:
+    """Which of ``datas`` (lines, each with its newline) pass --grep and
+    --exclude (regexes, each with whether it is line-local); None: all.
+
+    The lines are joined and encoded once. A line-local regex is searched
+    over them all, line after matching line (few matches: one scan in C);
+    any other, or one that matches many lines, is searched over each line
+    alone, split from the rest (no newline is part of a character's bytes),
+    by map: either way, as the careful path searches each line's bytes."""
+    text = "".join(datas)
+    buffer = text.encode(errors=BYTES)
+    count = len(datas)
+    alone: list[bytes] = []
+
+    def marks(pattern: re.Pattern[bytes], local: bool) -> bytearray:
+        if local and len(buffer) == len(text):  # a character a byte: ends by length
+            ends = _ends_matching(pattern, buffer, count // 8 + 64)
+            if ends is not None:
+                return bytearray(map(ends.__contains__, accumulate(map(len, datas))))
+        if not alone:
+            alone.extend(buffer.split(b"\n"))
+            alone.pop()  # after the last newline
+        return bytearray(map(bool, map(pattern.search, alone)))
+
+    def either(found: list[bytearray]) -> int:
+        return functools.reduce(operator.or_, (int.from_bytes(m, "big") for m in found))
+
+    keep: int | None = None
+    if include:
+        keep = either([marks(p, local) for p, local in include])
+    if exclude:
+        hidden = either([marks(p, local) for p, local in exclude])
+        everything = int.from_bytes(b"\x01" * count, "big")
+        keep = (everything if keep is None else keep) & ~hidden & everything
+    return None if keep is None else bytearray(keep.to_bytes(count, "big"))
+
+
+def _ends_matching(pattern: re.Pattern[bytes], buffer: bytes, most: int) -> set[int] | None:
+    """Where the lines of ``buffer`` that ``pattern`` (line-local) matches
+    end (past their newline): a search from the start of each line after a
+    match. None when more than ``most`` lines match: each line alone is
+    faster then."""
+    ends = set()
+    search = pattern.search
+    find = buffer.find
+    size = len(buffer)
+    pos = 0
+    while (m := search(buffer, pos)) is not None:
+        at = m.start()
+        if at >= size:  # an empty match after the last line
+            break
+        pos = find(b"\n", at) + 1  # no match holds a newline: its line's
+        ends.add(pos)
+        if len(ends) > most:
+            return None
+    return ends

@@ -135,8 +135,11 @@ class Plan:
     # --head, --tail).
     filters: bool
     # The fast lane the plain data events may take: "raw", "labelled"
-    # (each line after a cached label), "json" (lines --json), "blocks"
-    # (each task's text gathered), or None: the careful path only.
+    # (each line after a cached label), "text" (each line as it is: one
+    # job, no label), "json" (lines --json), "blocks" (each task's text
+    # gathered), or None: the careful path only. "labelled" and "text"
+    # carry the line filters, and a timestamp kind after a colon
+    # ("text:abs") when each line has its time before it.
     lane: str | None
     # Whether --highlight paints anything: only where there is colour, so
     # that in a pipe it changes no byte (and is no reason to assemble lines).
@@ -154,7 +157,7 @@ class Plan:
         highlight = bool(req.highlight) and any(color)
         renderer = _renderer(req)
         data = _data(req, several, filters, highlight)
-        lane = _lane(req, data, renderer, filters, highlight)
+        lane = _lane(req, data, renderer, filters, highlight, several, any(color))
         return cls(req.command, data, renderer, filters, lane, highlight)
 
 
@@ -186,13 +189,38 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
     return "lines" if decorated or filters else "raw"
 
 
-def _lane(req: Request, data: str, renderer: str, filters: bool, highlight: bool) -> str | None:
+# The timestamps the lane writes itself: delta keeps the time of the last
+# line shown in the renderer, so its lines take the careful path.
+LANE_TIMES = ("abs", "rel")
+
+
+def _lane(
+    req: Request,
+    data: str,
+    renderer: str,
+    filters: bool,
+    highlight: bool,
+    several: bool,
+    color: bool,
+) -> str | None:
     if data in ("raw", "blocks"):
         return data
-    if filters or data != "lines":
+    if data != "lines":
         return None
     if renderer == "records":
-        return "json" if req.json and req.template is None else None
-    # A label (and the job's name) before each line, and nothing else.
-    plain_label = req.label and not req.timestamps and not highlight
-    return "labelled" if renderer == "text" and plain_label else None
+        plain = req.json and req.template is None and not filters
+        return "json" if plain else None
+    if renderer != "text" or highlight:
+        return None
+    times = req.timestamps
+    if times is not None and (color or several or times not in LANE_TIMES):
+        # The renderer paints the time, puts it after the job's name, or
+        # remembers the last one.
+        return None
+    if req.label:
+        lane = "labelled"  # the job's name and the label before each line
+    elif several:
+        return None  # the job's name before each line: the careful path
+    else:
+        lane = "text"
+    return lane if times is None else f"{lane}:{times}"
