@@ -17,6 +17,7 @@ import io
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -255,6 +256,23 @@ def test_tasks_that_write_the_same_apart_are_one_block() -> None:
 # -- bounded memory ------------------------------------------------------------------
 
 
+# A small process between pytest and fluxout: fluxout is forked from it, so
+# its peak RSS (which Linux carries across exec) starts from this process's
+# few MB, not from pytest's, whatever the in-process tests grew it to. It
+# writes "status maxrss" to the descriptor its first argument names once
+# fluxout has ended.
+LAUNCH = """
+import os, sys
+result = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(result)
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+os.write(result, b"%d %d" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
+"""
+
+
 def fluxout_piped(
     args: list[str], chunks: Iterator[bytes], limit: int = LIMIT, timeout: float = 120
 ) -> tuple[bytes, bytes, int, int]:
@@ -264,13 +282,17 @@ def fluxout_piped(
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
+    result_r, result_w = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fluxout", *args, "-"],
+        [sys.executable, "-c", LAUNCH, str(result_w), "-m", "fluxout", *args, "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         preexec_fn=cap,
+        pass_fds=(result_w,),
+        start_new_session=True,  # so the timeout ends fluxout too
     )
+    os.close(result_w)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
 
     def feed() -> None:
@@ -289,20 +311,21 @@ def fluxout_piped(
     writer.start()
     reader.start()
     digest = hashlib.sha256()
-    timer = threading.Timer(timeout, proc.kill)
+    timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
     timer.start()
     try:
         while chunk := proc.stdout.read(1 << 20):
             digest.update(chunk)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
+        with os.fdopen(result_r, "rb") as result:
+            status, maxrss = (int(n) for n in result.read().split())
     finally:
         timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     writer.join()
     reader.join()
     err = errors[0] if errors else b""
     assert b"Traceback" not in err and b"MemoryError" not in err, err[-2000:]
-    return digest.digest(), err, proc.returncode, usage.ru_maxrss * 1024
+    return digest.digest(), err, status, maxrss * 1024
 
 
 def sha(*parts: bytes) -> bytes:
