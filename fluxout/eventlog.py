@@ -107,6 +107,10 @@ class EventlogLineError(ValueError):
     """An eventlog line that is not an RFC 18 entry."""
 
 
+class NotJSONError(EventlogLineError):
+    """An eventlog line that is not JSON at all (see FirstEntry)."""
+
+
 _JSON_KINDS = {
     list: "an array",
     str: "a string",
@@ -158,7 +162,7 @@ def parse_entry(line: bytes | str) -> tuple[float, str, dict[str, Any]]:
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise EventlogLineError(json_error(exc, line)) from None
+        raise NotJSONError(json_error(exc, line)) from None
     return entry_fields(obj)
 
 
@@ -299,9 +303,9 @@ class FirstEntry:
         self.seen = False  # an RFC 18 entry was read
         self._told = False
 
-    def not_json(self, lineno: int, exc: orjson.JSONDecodeError, line: bytes) -> Problem | None:
-        """The problem to tell of a line that is not JSON, or None (told already)."""
-        message = json_error(exc, line)
+    def not_json(self, lineno: int, message: str, line: bytes) -> Problem | None:
+        """The problem to tell of a line that is not JSON (``message``, from
+        json_error), or None (told already)."""
         if self.seen or isinstance(line, OverlongLine):
             return Problem(lineno, message, self.eventlog)
         if self._told:
@@ -324,13 +328,11 @@ def decode_events(
         if not line.strip():
             continue
         try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            if problem := first.not_json(lineno, exc, line):
+            ts, name, context = parse_entry(line)
+        except NotJSONError as exc:
+            if problem := first.not_json(lineno, str(exc), line):
                 warn(problem)
             continue
-        try:
-            ts, name, context = entry_fields(obj)
         except EventlogLineError as exc:
             warn(Problem(lineno, str(exc), eventlog))
             continue
@@ -440,8 +442,7 @@ class OutputDecoder:
             try:
                 obj = loads(line)
             except orjson.JSONDecodeError as exc:
-                if line.strip() and (problem := self._first.not_json(lineno, exc, line)):
-                    self.warn(problem)
+                self._not_json(lineno, exc, line)
                 continue
             record: OutputRecord | None = None
             if self.header is not None:
@@ -460,10 +461,14 @@ class OutputDecoder:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            if line.strip() and (problem := self._first.not_json(lineno, exc, line)):
-                self.warn(problem)
+            self._not_json(lineno, exc, line)
             return None
         return self._decode_obj(lineno, obj)
+
+    def _not_json(self, lineno: int, exc: orjson.JSONDecodeError, line: bytes) -> None:
+        """A line that is not JSON: blank (nothing), or told (see FirstEntry)."""
+        if line.strip() and (problem := self._first.not_json(lineno, json_error(exc, line), line)):
+            self.warn(problem)
 
     def _decode_obj(self, lineno: int, obj: object) -> OutputRecord | None:
         try:
