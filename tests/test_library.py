@@ -15,6 +15,7 @@ import io
 import json
 import re
 import tracemalloc
+import warnings
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -90,12 +91,20 @@ def test_partial_writes_make_whole_lines(case_dir: Any) -> None:
     assert lines[0].timestamp == first.timestamp
 
 
-def cli_lines(d: Path, **options: Any) -> list[dict[str, Any]]:
-    """What ``fluxout lines --json`` writes for the same request."""
+def cli_lines_and_warnings(d: Path, **options: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """What ``fluxout lines --json`` writes for the same request, and the
+    warnings it writes on stderr (without their ``fluxout: `` prefix)."""
     term = Terminal(io.BytesIO(), io.BytesIO(), False, False, False, {})
     assert run(Request("lines", [str(d)], json=True, **options), term) == 0
-    assert isinstance(term.stdout, io.BytesIO)
-    return [orjson.loads(line) for line in term.stdout.getvalue().splitlines()]
+    assert isinstance(term.stdout, io.BytesIO) and isinstance(term.stderr, io.BytesIO)
+    records = [orjson.loads(line) for line in term.stdout.getvalue().splitlines()]
+    told = [line.removeprefix("fluxout: ") for line in term.stderr.getvalue().decode().splitlines()]
+    return records, told
+
+
+def cli_lines(d: Path, **options: Any) -> list[dict[str, Any]]:
+    """What ``fluxout lines --json`` writes for the same request."""
+    return cli_lines_and_warnings(d, **options)[0]
 
 
 def as_json(line: fluxout.Line) -> dict[str, Any]:
@@ -125,7 +134,7 @@ FILTERS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"exclude": re.compile("rank [01]")}, {"exclude": [re.compile(b"rank [01]")]}),
     ({"head": 1}, {"head": 1}),
     ({"tail": 1}, {"tail": 1}),
-    ({"since": 0.5}, {"since": fluxout._when("0.5")}),
+    ({"since": 0.5}, {"since": fluxout._when("0.5s")}),  # a float is told as seconds
     ({"until": timedelta(seconds=0.5)}, {"until": fluxout._when("0.5s")}),
 ]
 
@@ -136,7 +145,11 @@ def test_records_are_what_lines_json_writes(
     case: str, ours: dict[str, Any], theirs: dict[str, Any], case_dir: Any
 ) -> None:
     d = case_dir(case)
-    assert [as_json(line) for line in fluxout.lines(str(d), **ours)] == cli_lines(d, **theirs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = [as_json(line) for line in fluxout.lines(str(d), **ours)]
+    # A window outside the job's output is told by both, in the same words.
+    assert (records, [str(w.message) for w in caught]) == cli_lines_and_warnings(d, **theirs)
 
 
 def test_several_jobs_one_after_the_other(case_dir: Any) -> None:
