@@ -10,17 +10,18 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from fluxout import __version__
-from fluxout.exit import ExitStatus, error_line, run_main
+from fluxout.exit import ExitStatus, Streams, error_line, run_main
 from fluxout.idset import IdSet, IdsetError, parse_task_filter
 
 if TYPE_CHECKING:
+    from fluxout.render.terminal import Terminal
     from fluxout.watch import Request
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,10 +149,36 @@ class SplitDirType(click.Path):
         return super().convert(value, param, ctx)
 
 
+def _environment(ctx: click.Context) -> Mapping[str, str]:
+    """The environment options are read from: the injected terminal's, or
+    the process's."""
+    terminal = ctx.find_root().obj
+    return terminal.env if terminal is not None else os.environ
+
+
+class EnvOption(click.Option):
+    """An option whose environment variable is looked up in the terminal's
+    environment (tests inject one), not always in ``os.environ``."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        names = [self.envvar] if isinstance(self.envvar, str) else list(self.envvar or ())
+        if self.allow_from_autoenv and ctx.auto_envvar_prefix is not None and self.name:
+            names.append(f"{ctx.auto_envvar_prefix}_{self.name.upper()}")
+        env = _environment(ctx)
+        return next((env[n] for n in names if env.get(n)), None)
+
+
 class Command(click.Command):
     """A command whose bare ``--timestamps`` or ``--color`` never takes JOB
     as its value: the next word is their value only if it is one of their
-    choices (Click would take any word that does not start with ``-``)."""
+    choices (Click would take any word that does not start with ``-``).
+    Its options read the terminal's environment (EnvOption)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is click.Option:
+                param.__class__ = EnvOption  # only a method differs: no new state
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -179,7 +206,8 @@ def _variable(ctx: click.Context, param: click.Parameter) -> str | None:
     names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
     if ctx.auto_envvar_prefix:
         names.append(f"{ctx.auto_envvar_prefix}_{param.name.upper()}")
-    return next((n for n in names if os.environ.get(n)), None)
+    env = _environment(ctx)
+    return next((n for n in names if env.get(n)), None)
 
 
 def _attach_optional_values(params: list[click.Parameter], args: list[str]) -> list[str]:
@@ -535,10 +563,11 @@ def _spelled(ctx: click.Context, option: str) -> str:
 
 
 def _run(request: Request) -> None:
-    """Run the request and leave with its exit status (via main)."""
+    """Run the request on the injected terminal (or the process's) and
+    leave with its exit status (via main)."""
     from fluxout.watch import run
 
-    raise SystemExit(run(request))
+    raise SystemExit(run(request, click.get_current_context().find_root().obj))
 
 
 @click.group(context_settings=CONTEXT, epilog=EPILOG)
@@ -706,15 +735,23 @@ def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: 
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI; fluxout.exit maps every outcome to its status."""
-    run_main(_invoke, argv, _click_status)
+def main(argv: list[str] | None = None, terminal: Terminal | None = None) -> None:
+    """Entry point: run the CLI; fluxout.exit maps every outcome to its status.
+
+    ``terminal`` replaces the process's streams, their isatty and its
+    environment (as httpie's MockEnvironment): tests run fluxout in-process
+    on one, and nothing is read from ``sys`` or ``os.environ`` instead.
+    """
+    if terminal is None:
+        run_main(lambda args: _invoke(args, None), argv, _click_status)
+    streams = Streams(terminal.stdout, terminal.stderr, terminal.stderr_tty)
+    run_main(lambda args: _invoke(args, terminal), argv, _click_status, streams)
 
 
-def _invoke(args: list[str]) -> None:
+def _invoke(args: list[str], terminal: Terminal | None) -> None:
     # Not cli.main(): it turns a closed pipe into status 1 and Ctrl-C
     # into a blank line; fluxout.exit maps those outcomes itself.
-    with cli.make_context("fluxout", args) as ctx:
+    with cli.make_context("fluxout", args, obj=terminal) as ctx:
         cli.invoke(ctx)
 
 

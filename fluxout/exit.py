@@ -10,12 +10,14 @@ mapping of Click's own exceptions.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from enum import IntEnum
-from typing import NoReturn
+from typing import BinaryIO, NamedTuple, NoReturn
 
 from fluxout.errors import FluxoutError, OutputWriteError
 
@@ -45,8 +47,13 @@ def _quiet_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
+    except (OSError, ValueError, AttributeError):  # an injected stream has no fd
         pass
+
+
+# Whether stderr is a terminal, when run_main was handed the caller's
+# streams (an injected terminal); None: ask the process's stderr.
+_stderr_tty: bool | None = None
 
 
 def _closed_standard_fds() -> set[int]:
@@ -75,15 +82,50 @@ def run_main(
     invoke: Callable[[list[str]], None],
     argv: list[str] | None,
     known: Callable[[Exception], int | None],
+    streams: Streams | None = None,
 ) -> NoReturn:
     """Run ``invoke`` on the arguments and exit with the outcome's status.
 
     ``invoke`` leaves with SystemExit(status) when a command ran; ``known``
     gives the status of an exception that is the caller's to map (Click's
-    usage errors, --help), or None for any other.
+    usage errors, --help), or None for any other. ``streams`` are the
+    caller's own (an injected terminal): fluxout's errors and Click's help
+    go there, not to the process's stdout and stderr.
     """
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    closed = _closed_standard_fds()
+    if streams is None:
+        _run(invoke, argv, known, _closed_standard_fds())
+    global _stderr_tty
+    saved = sys.stdout, sys.stderr
+    sys.stdout = io.TextIOWrapper(streams.stdout, "utf-8", write_through=True)
+    sys.stderr = io.TextIOWrapper(streams.stderr, "utf-8", "backslashreplace", write_through=True)
+    _stderr_tty = streams.stderr_tty
+    try:
+        _run(invoke, argv, known, set())
+    finally:
+        for wrapper in (sys.stdout, sys.stderr):
+            if isinstance(wrapper, io.TextIOWrapper) and not wrapper.closed:
+                wrapper.flush()
+                wrapper.detach()  # the caller's stream stays open
+        sys.stdout, sys.stderr = saved
+        _stderr_tty = None
+
+
+class Streams(NamedTuple):
+    """The caller's stdout and stderr (binary), and whether stderr is a terminal."""
+
+    stdout: BinaryIO
+    stderr: BinaryIO
+    stderr_tty: bool
+
+
+def _run(
+    invoke: Callable[[list[str]], None],
+    argv: list[str] | None,
+    known: Callable[[Exception], int | None],
+    closed: set[int],
+) -> NoReturn:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     if 1 in closed:
         # As cat: output with nowhere to go is an error, said on stderr.
         error_line("cannot write to stdout: it is closed")
@@ -134,11 +176,11 @@ def run_main(
 def error_line(text: str) -> None:
     # Outside a run there is no Output: decide on escaping here, the same way.
     try:
-        if sys.stderr.isatty():
+        if _stderr_tty if _stderr_tty is not None else sys.stderr.isatty():
             from fluxout.render.escape import escape_controls
 
             text = escape_controls(text)
         sys.stderr.write(f"fluxout: {text}\n")
         sys.stderr.flush()
-    except OSError:
+    except (OSError, ValueError):
         pass

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from fluxout.errors import FluxoutError, OutputWriteError
 from fluxout.events import show_events
@@ -180,13 +181,15 @@ def _status_after(req: Request, terminal: Terminal) -> float | None:
 class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
-    def __init__(self, req: Request, plan: Plan, arg: str, out: TextRenderer) -> None:
+    def __init__(
+        self, req: Request, plan: Plan, arg: str, out: TextRenderer, stdin: BinaryIO | None
+    ) -> None:
         from fluxout.sources.target import open_target
 
         self.arg = arg
         self.out = out
         self.over = False  # follow: set by the writer when the job is over
-        self.source: Source = open_target(arg, req.uri)
+        self.source: Source = open_target(arg, req.uri, stdin)
         opts = OutputOptions(
             tasks=req.tasks,
             streams=req.streams,
@@ -363,19 +366,25 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
         renderers[0].warning(f"warning: {conflict}")
     try:
         if plan.command == "events":
-            return _run_events(req, renderers)
-        return _run_output(req, plan, renderers, several)
+            return _run_events(req, renderers, term.stdin)
+        return _run_output(req, plan, renderers, several, term.stdin)
     finally:
         for out in renderers:
             out.close()
 
 
-def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several: bool) -> int:
+def _run_output(
+    req: Request,
+    plan: Plan,
+    renderers: list[TextRenderer],
+    several: bool,
+    stdin: BinaryIO | None,
+) -> int:
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
-            job = _Job(req, plan, arg, out)
+            job = _Job(req, plan, arg, out, stdin)
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))
             continue
@@ -391,14 +400,14 @@ def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several
     return worst
 
 
-def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
+def _run_events(req: Request, renderers: list[TextRenderer], stdin: BinaryIO | None) -> int:
     from fluxout.sources.target import open_target
 
     worst: int = ExitStatus.SUCCESS
     for arg, out in zip(req.jobs, renderers, strict=True):
         assert isinstance(out, EventsRenderer)
         try:
-            source = open_target(arg, req.uri)
+            source = open_target(arg, req.uri, stdin)
             worst = max(worst, show_events(source, req, out, job_label(source, arg)))
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))

@@ -12,7 +12,7 @@ import lzma
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -68,28 +68,28 @@ def case_dir(fixtures_root: Path):  # type: ignore[no-untyped-def]
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
-def run_in_process(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
-    """fluxout.cli.main(argv) in this process, its standard streams bytes
-    in memory (not terminals, not one file): what a pipe would see, without
-    the cost of a new interpreter per run."""
+def run_in_process(
+    *args: str | Path,
+    stdin: bytes | None = None,
+    tty: tuple[bool, bool] = (False, False),
+    env: Mapping[str, str] | None = None,
+) -> tuple[bytes, bytes, int]:
+    """fluxout.cli.main(argv) in this process, on an injected terminal: its
+    streams bytes in memory (what a pipe would see, unless ``tty`` says
+    stdout or stderr is a terminal), its environment ``env`` (os.environ by
+    default), without the cost of a new interpreter per run."""
     from fluxout.cli import main
+    from fluxout.render.terminal import Terminal
 
     out, err = io.BytesIO(), io.BytesIO()
-    streams = (sys.stdin, sys.stdout, sys.stderr)
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""))
-    sys.stdout = io.TextIOWrapper(out, write_through=True)
-    sys.stderr = io.TextIOWrapper(err, write_through=True)
+    terminal = Terminal(
+        out, err, *tty, False, os.environ if env is None else env, io.BytesIO(stdin or b"")
+    )
     try:
-        main([str(a) for a in args])
+        main([str(a) for a in args], terminal)
         status = 0
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        for stream in (sys.stdin, sys.stdout, sys.stderr):
-            if not stream.closed:
-                stream.flush()
-                stream.detach()  # else its collection would close the BytesIO
-        sys.stdin, sys.stdout, sys.stderr = streams
     return out.getvalue(), err.getvalue(), status
 
 

@@ -54,6 +54,8 @@ class Terminal:
     # order of writes between them is then visible and must be kept.
     shared: bool
     env: Mapping[str, str] = field(default_factory=dict)
+    # What ``-`` reads; None: the process's own stdin, when it is read.
+    stdin: BinaryIO | None = None
 
     @classmethod
     def from_process(cls) -> Terminal:

@@ -389,10 +389,10 @@ class StdinSource:
             yield self.eventlog, chunk
 
 
-def open_path(arg: str) -> PathSource | StdinSource:
-    """A path argument (or ``-``) as a source."""
+def open_path(arg: str, stdin: BinaryIO | None = None) -> PathSource | StdinSource:
+    """A path argument (or ``-``, which reads ``stdin``) as a source."""
     if arg == "-":
-        return StdinSource()
+        return StdinSource(stdin)
     path = Path(arg)
     try:
         mode = path.stat().st_mode

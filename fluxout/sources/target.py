@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from fluxout.jobid import is_jobid, parse_jobid
 from fluxout.sources.base import Source
@@ -23,11 +24,12 @@ def is_path_argument(arg: str) -> bool:
     return not is_jobid(arg)
 
 
-def open_target(arg: str, uri: str | None = None) -> Source:
+def open_target(arg: str, uri: str | None = None, stdin: BinaryIO | None = None) -> Source:
+    """``stdin`` is what ``-`` reads (None: the process's stdin)."""
     if is_path_argument(arg):
         from fluxout.sources.file import open_path
 
-        return open_path(arg)
+        return open_path(arg, stdin)
     from fluxout.sources.flux import open_job
 
     return open_job(parse_jobid(arg), arg, uri)
