@@ -25,12 +25,12 @@ from fluxout.exit import ExitStatus
 from fluxout.idset import IdSet
 from fluxout.job import (
     ALL_STREAMS,
-    Completion,
     Problems,
     Selection,
     no_task_selected,
     take_notice,
 )
+from fluxout.jobstate import JobState
 from fluxout.render.records import EventsRenderer
 from fluxout.sources.base import IDLE, Notice, Source
 
@@ -72,33 +72,22 @@ def _wanted_event(event: Event, eventlog: str, req: Request, select: Selection) 
     return bool(select(ranks.format(), ranks))
 
 
-class _EventsEnd:
-    """When following events: is the job over (clean, or all output ended)?"""
-
-    def __init__(self, has_main: bool) -> None:
-        self.has_main = has_main
-        self.clean = False
-        self.completion = Completion()
-
-    def see(self, eventlog: str, event: Event) -> None:
-        if eventlog == "main":
-            self.clean = self.clean or event.name == "clean"
-            return
-        if eventlog != "output":
-            return
+def _see(state: JobState, eventlog: str, event: Event) -> None:
+    """An event, as the job's state takes it (the output's as records would)."""
+    if eventlog == "main":
+        state.main(event)
+    elif eventlog == "exec":
+        state.exec(event)
+    elif eventlog == "output":
         ctx = event.context
         if event.name == "header":
             count = ctx.get("count")
-            self.completion.header(count if isinstance(count, dict) else {})
+            state.completion.header(count if isinstance(count, dict) else {})
         elif event.name == "redirect" or (event.name == "data" and ctx.get("eof") is True):
             ranks = _event_ranks(event)
             stream = ctx.get("stream")
             if ranks is not None and isinstance(stream, str) and stream in ALL_STREAMS:
-                self.completion.end(stream, ranks)
-
-    @property
-    def over(self) -> bool:
-        return self.clean if self.has_main else self.completion.complete
+                state.completion.end(stream, ranks)
 
 
 class EventReader:
@@ -111,11 +100,12 @@ class EventReader:
         self.warn = warn
         self.splitters = {name: LineSplitter() for name in wanted}
         self.firsts = {name: FirstEntry(name) for name in wanted}
-        self.end_state = _EventsEnd("main" in wanted and "main" in source.eventlogs)
+        # events -f ends when the job is over, as follow decides it.
+        self.state = JobState("main" in wanted and "main" in source.eventlogs)
 
     @property
     def over(self) -> bool:
-        return self.end_state.over
+        return self.state.over
 
     def feed(self, eventlog: str, chunk: bytes | Notice) -> list[tuple[str, Event]]:
         warn = self.warn
@@ -123,7 +113,7 @@ class EventReader:
             # A lost part too is told as a warning here, where JobOutput
             # tells it as an error; it counts as one all the same (status 1).
             if take_notice(chunk, eventlog, warn, self.splitters, warn.report):
-                self.end_state.has_main = False
+                self.state.has_main = False
             return []
         events = list(
             decode_events(
@@ -131,7 +121,7 @@ class EventReader:
             )
         )
         for event in events:
-            self.end_state.see(eventlog, event)
+            _see(self.state, eventlog, event)
         return [(eventlog, event) for event in events]
 
     def end(self) -> list[tuple[str, Event]]:

@@ -27,11 +27,11 @@ from fluxout.eventlog import (
 from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter, window_misses
 from fluxout.idset import IdSet
+from fluxout.jobstate import JobState
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
 from fluxout.sources.base import QUEUE, Notice
 from fluxout.status import (
-    JobInfo,
     PendingStatus,
     exec_log_head,
     format_event,
@@ -178,32 +178,6 @@ class Problems:
             self.report(f"{self.job}: {self.errors} bad lines in all")
 
 
-class Completion:
-    """Tracks when every stream of every task has ended (eof or redirect)."""
-
-    def __init__(self) -> None:
-        self.expected: dict[str, int] | None = None
-        self.ended: dict[str, set[int]] = {"stdout": set(), "stderr": set()}
-
-    def header(self, count: dict[str, object]) -> None:
-        self.expected = {}
-        for stream in ("stdout", "stderr"):
-            n = count.get(stream)
-            self.expected[stream] = n if isinstance(n, int) else 0
-
-    def end(self, stream: str, ranks: IdSet) -> None:
-        if len(ranks) == 1:
-            self.ended[stream].add(ranks.first)
-        else:
-            self.ended[stream].update(ranks)
-
-    @property
-    def complete(self) -> bool:
-        if self.expected is None:
-            return False
-        return all(len(self.ended[s]) >= n for s, n in self.expected.items())
-
-
 def take_notice(
     notice: Notice,
     eventlog: str,
@@ -254,10 +228,12 @@ class JobOutput:
         self.opts = opts
         self.out = out
         self.problems = Problems(name, out.warning)
-        self.info = JobInfo()
+        # Life, exit status and "over": decided in one place for every command.
+        self.state = JobState(has_main, opts.attach.wait_event)
+        self.info = self.state.info
         self.decoder = OutputDecoder(self.problems)
         self.assembler = LineAssembler()
-        self.completion = Completion()
+        self.completion = self.state.completion
         self.select = Selection(opts.tasks)
         self.filters = opts.filters
         self._filtering = opts.filters.active
@@ -277,7 +253,6 @@ class JobOutput:
         )
         self.zero: float | None = None
         self.first_time: float | None = None  # of the first event read, of any eventlog
-        self.has_main = has_main
         self.has_exec = has_exec
         self.redirects: list[Redirect] = []
         self.splitters = {name: LineSplitter() for name in ("main", "exec", "output")}
@@ -287,9 +262,6 @@ class JobOutput:
         self.pending: PendingStatus | None = None  # the status line, while pending
         if opts.follow and opts.attach.status_after is not None:
             self.pending = PendingStatus(opts.attach.status_after)
-        # -w NAME: after NAME (by default clean, the last event) attach reads
-        # no more of the main eventlog, and its exit status is as it was then.
-        self._attach_status: tuple[int, str] | None = None
         self._ran = False  # the exec eventlog says complete: the job ran
         self._output_seen = False  # any of the output eventlog
         self._saved_wait: str | None = None  # the status line of a saved job that waits
@@ -342,7 +314,7 @@ class JobOutput:
 
     def _notice(self, eventlog: str, notice: Notice) -> None:
         if take_notice(notice, eventlog, self.problems, self.splitters, self.out.error):
-            self.has_main = False  # its end is told by the output alone
+            self.state.has_main = False  # its end is told by the output alone
         if notice.restart and eventlog == "output":
             self.decoder.header = None  # the new file's header is no second one
 
@@ -401,18 +373,12 @@ class JobOutput:
         self._fed = False
         return over
 
+    @property
+    def has_main(self) -> bool:
+        return self.state.has_main
+
     def _over(self) -> bool:
-        """Whether what was read holds the job's end."""
-        if self.has_main:
-            # As attach: the main eventlog up to the wait event, and all the
-            # output (all written once the job has finished).
-            info = self.info
-            finished = info.finish_status is not None and self.completion.complete
-            return info.clean or (self._attach_status is not None and finished)
-        # Without the main eventlog: all output ended, or the exec
-        # eventlog says the shells are done (a task that never started
-        # sends no eof).
-        return self.completion.complete or self.info.complete_status is not None
+        return self.state.over
 
     def _saved_lack(self) -> str:
         """What a saved job that is not over lacks, as the status line says it."""
@@ -505,7 +471,8 @@ class JobOutput:
                 self._exec(event)
 
     def _main(self, event: Event) -> None:
-        self.info.feed_main(event)
+        past_wait = self.state.past_wait  # as of the events before this one
+        self.state.main(event)
         if self.zero is None:
             self.zero = event.timestamp
         if self.pending is not None:
@@ -515,18 +482,16 @@ class JobOutput:
                 self.out.status("")  # the wait is over: clear any status line
         if event.name == "start" and self.filters.start is None:
             self.filters.start = event.timestamp
-        if self._attach_status is not None:
+        if past_wait:
             return  # past the wait event: attach shows nothing more of it
         # Every exception, whatever its severity, as attach prints it.
         if event.name == "exception":
             self.out.exception(format_exception(event, self.label, self.zero))
         elif self.attach.show_events:
             self.out.job_event(*format_event(event, "job", self.zero))
-        if event.name == self.attach.wait_event:
-            self._attach_status = self.info.exit_status()
 
     def _exec(self, event: Event) -> None:
-        self.info.feed_exec(event)
+        self.state.exec(event)
         self._ran = self._ran or event.name == "complete"
         zero = self.zero if self.zero is not None else event.timestamp
         if event.name == "log":
@@ -663,12 +628,7 @@ class JobOutput:
     def _status(self) -> int:
         status: int = ExitStatus.SUCCESS
         if self.opts.follow:
-            known: tuple[int, str] | None
-            if self.has_main:
-                seen = self._attach_status
-                known = seen if seen is not None else self.info.exit_status()
-            else:
-                known = self.info.exec_exit_status()
+            known = self.state.exit_status()
             if known is None:
                 self.out.warning(f"{self.label}: warning: {self._unknown_status()}")
             else:

@@ -177,3 +177,24 @@ def test_a_pipe_is_followed_as_tail_f_does_without_a_word(tmp_path: Path) -> Non
     assert following.out.text() == STDOUT
     assert b"waiting" not in following.err.text()
     assert following.err.text() == (HELLO / "attach.stderr").read_bytes()
+
+
+@pytest.mark.parametrize("eventlogs", [("exec",), ("exec", "output")])
+def test_events_f_without_the_main_eventlog_ends_as_follow_does(
+    tmp_path: Path, eventlogs: tuple[str, ...]
+) -> None:
+    """events -f and follow share one job state: without the main eventlog,
+    the exec eventlog's complete event ends the job for both (events -f of
+    the exec eventlog alone used to wait for an output that was not read)."""
+    d = tmp_path / "hello"
+    d.mkdir()
+    execlog = (HELLO / "exec.eventlog").read_bytes().splitlines(keepends=True)
+    complete = next(i for i, line in enumerate(execlog) if b'"name":"complete"' in line)
+    (d / "exec.eventlog").write_bytes(b"".join(execlog[:complete]))
+    req = Request("events", [str(d)], follow=True, eventlogs=frozenset(eventlogs))
+    following = Following(req, tty=False)
+    time.sleep(0.5)  # several polls
+    assert following.thread.is_alive()
+    _append(d / "exec.eventlog", execlog[complete:])
+    assert following.end() == 0
+    assert following.out.text().splitlines()[-1].endswith(b"exec.done")
