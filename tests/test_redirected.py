@@ -1,0 +1,328 @@
+"""Output redirected to files (flux run --output=FILE), read from the files.
+
+The fixtures' redirect events name files under /tmp/fluxout-capture/ that
+are not here: a saved job directory has them in ``redirected/``, found by
+name. Each test works on its own copy, with the events' paths rewritten
+where it needs them elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import FIXTURES, Run
+from tests.test_cli_fixtures import expected_files, split_own
+
+CASES = ("redirect", "redirect-per-task", "redirect-many-ranks", "label-io-file")
+JOBID = {
+    "redirect": "ƒApoty3u",
+    "redirect-per-task": "ƒB9yogQX",
+    "redirect-many-ranks": "ƒ2r3u9D9",
+    "label-io-file": "ƒBXQBJZV",
+}
+
+
+def copy_case(case: str, tmp_path: Path, prefix: str | None = None) -> Path:
+    """A copy of the case; with ``prefix``, its events' paths are rewritten
+    to start there instead of /tmp/fluxout-capture/CASE."""
+    d = tmp_path / case
+    shutil.copytree(FIXTURES / case, d)
+    # The capture directory must not exist here, or it would be read.
+    assert not Path(f"/tmp/fluxout-capture/{case}").exists()
+    if prefix is not None:
+        log = d / "output.eventlog"
+        text = log.read_text().replace(f"/tmp/fluxout-capture/{case}", prefix)
+        log.write_text(text)
+    return d
+
+
+def notes(err: bytes) -> list[bytes]:
+    return [line for line in err.splitlines() if line.startswith(b"fluxout: ")]
+
+
+# -- saved jobs: redirected/ by name -------------------------------------------
+
+
+def test_one_file_per_stream_is_read_byte_exact(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect", tmp_path)
+    out, err, rc = run("cat", d)
+    assert rc == 0
+    assert out == (d / "redirected" / "job.out").read_bytes()
+    data, own = split_own(err)
+    assert data == (d / "redirected" / "job.err").read_bytes()
+    assert own == [
+        f"fluxout: ƒApoty3u: stdout read from {d}/redirected/job.out\n".encode(),
+        f"fluxout: ƒApoty3u: stderr read from {d}/redirected/job.err\n".encode(),
+    ]
+    assert b"redirected to" not in err
+
+
+def test_per_task_files_are_each_tasks_stream(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    expected = expected_files(d)
+    assert expected
+    for (stream, rank), want in expected.items():
+        out, err, rc = run("cat", "-t", str(rank), "--stream", stream, d)
+        assert rc == 0
+        got = out if stream == "stdout" else split_own(err)[0]
+        assert got == want, (stream, rank)
+        assert got == (d / "redirected" / f"{stream[3:]}.{rank}").read_bytes()
+    _, err, _ = run("cat", d)
+    assert notes(err) == [
+        f"fluxout: ƒB9yogQX: stdout read from {d}/redirected/out.{{{{taskid}}}}, "
+        "a file per task (2 files)".encode(),
+        f"fluxout: ƒB9yogQX: stderr read from {d}/redirected/err.{{{{taskid}}}}, "
+        "a file per task (2 files)".encode(),
+    ]
+
+
+def test_per_task_lines_are_labelled_by_task(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    out, _, rc = run("cat", "-l", "--stream", "stdout", d)
+    assert rc == 0
+    want = b"".join(
+        f"{rank}: ".encode() + line
+        for rank in (0, 1)
+        for line in (d / "redirected" / f"out.{rank}").read_bytes().splitlines(keepends=True)
+    )
+    assert out == want
+
+
+def test_line_options_work_on_file_data(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    out, _, rc = run("cat", "-l", "--head", "1", "--stream", "stdout", d)
+    assert rc == 0
+    assert out == b"0: rank 0: redirected stdout line 1\n1: rank 1: redirected stdout line 1\n"
+    out, _, _ = run("cat", "--grep", "line 2", "-t", "1", d)
+    assert out == b"rank 1: redirected stdout line 2\n"
+    out, _, _ = run("cat", "--exclude", "line", d)
+    assert out == b""
+    out, _, _ = run("cat", "--tail", "1", "--stream", "stdout", "-t", "0", d)
+    assert out == b"rank 0: redirected stdout line 2\n"
+    out, _, rc = run("lines", "--json", "--stream", "stdout", d)
+    assert rc == 0
+    records = [orjson.loads(line) for line in out.splitlines()]
+    assert [(r["rank"], r["line"]) for r in records] == [
+        (0, "rank 0: redirected stdout line 1"),
+        (0, "rank 0: redirected stdout line 2"),
+        (1, "rank 1: redirected stdout line 1"),
+        (1, "rank 1: redirected stdout line 2"),
+    ]
+    # When a byte was written is not kept: no later than the job's finish.
+    finish = next(
+        orjson.loads(line)["timestamp"]
+        for line in (d / "eventlog").read_bytes().splitlines()
+        if b'"finish"' in line
+    )
+    assert all(r["timestamp"] <= finish for r in records)
+
+
+def test_split_writes_each_tasks_file(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    _, err, rc = run("cat", "--split", tmp_path / "out", d)
+    assert rc == 0, err
+    for rank in (0, 1):
+        for stream in ("out", "err"):
+            got = (tmp_path / "out" / d.name / f"{rank}.{stream}").read_bytes()
+            assert got == (d / "redirected" / f"{stream}.{rank}").read_bytes()
+
+
+def test_a_shared_file_is_the_output_of_its_rank_set(tmp_path: Path, run: Run) -> None:
+    """-n16 --output=FILE: stdout and stderr of every task in one file,
+    read once (as stdout, the first stream that names it), labelled with
+    the rank set."""
+    d = copy_case("redirect-many-ranks", tmp_path)
+    data = (d / "redirected" / "job.out").read_bytes()
+    out, err, rc = run("cat", d)
+    assert (out, rc) == (data, 0)
+    assert split_own(err) == (
+        b"",
+        [f"fluxout: ƒ2r3u9D9: stdout and stderr read from {d}/redirected/job.out\n".encode()],
+    )
+    out, _, _ = run("cat", "-l", d)
+    assert out == b"".join(b"[0-15]: " + line for line in data.splitlines(keepends=True))
+    # Any task of the set selects the whole file: its lines are not told apart.
+    out, _, _ = run("cat", "-t", "3", d)
+    assert out == data
+    out, _, _ = run("cat", "-t", "3", "--grep", "rank 0[12]", d)
+    assert out == b"rank 01: line 1 (rank specific)\nrank 02: line 1 (rank specific)\n"
+    # Only stderr asked for: the same file, as stderr.
+    out, err, _ = run("cat", "--stream", "stderr", d)
+    assert out == b"" and split_own(err)[0] == data
+    # attach -u -l's label: the event's rank set.
+    out, _, _ = run("cat", "-u", "-l", d)
+    assert out == b"[0-15]: " + data
+    out, _, _ = run("cat", "--coalesce", d)
+    assert out == b"----------------\n[0-15]\n----------------\n" + data
+
+
+def test_label_io_file_keeps_the_jobs_own_labels(tmp_path: Path, run: Run) -> None:
+    d = copy_case("label-io-file", tmp_path)
+    out, _, rc = run("cat", d)
+    assert (out, rc) == ((d / "redirected" / "job.out").read_bytes(), 0)
+
+
+def test_no_redirected_is_attach(tmp_path: Path, run: Run) -> None:
+    for case in CASES:
+        d = copy_case(case, tmp_path)
+        out, err, rc = run("cat", "--no-redirected", d)
+        assert (out, err, rc) == (b"", (d / "attach.stderr").read_bytes(), 0), case
+
+
+def test_quiet_drops_the_note(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect", tmp_path)
+    out, err, rc = run("cat", "-q", d)
+    assert (out, rc) == ((d / "redirected" / "job.out").read_bytes(), 0)
+    assert err == (d / "redirected" / "job.err").read_bytes()
+
+
+# -- paths that are there, or not -----------------------------------------------
+
+
+def test_a_path_that_exists_is_read_in_place(tmp_path: Path, run: Run) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "job.out").write_bytes(b"in place\n\x00\xff binary, no newline")
+    (shared / "job.err").write_bytes(b"")
+    d = copy_case("redirect", tmp_path, prefix=str(shared))
+    out, err, rc = run("cat", d)
+    assert (out, rc) == (b"in place\n\x00\xff binary, no newline", 0)
+    assert notes(err)[0] == f"fluxout: ƒApoty3u: stdout read from {shared}/job.out".encode()
+    # The last line, without its newline, gets one when decorated.
+    out, _, _ = run("cat", "-l", d)
+    assert out == b"[0-1]: in place\n[0-1]: \x00\xff binary, no newline\n"
+
+
+def test_a_missing_file_is_attachs_notice_and_one_warning(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect", tmp_path)
+    (d / "redirected" / "job.err").unlink()
+    out, err, rc = run("cat", d)
+    assert (out, rc) == ((d / "redirected" / "job.out").read_bytes(), 0)
+    assert (
+        err
+        == (
+            f"fluxout: ƒApoty3u: stdout read from {d}/redirected/job.out\n"
+            "fluxout: ƒApoty3u: warning: cannot read stderr's file "
+            "/tmp/fluxout-capture/redirect/job.err (No such file or directory)\n"
+            "[0-1]: stderr redirected to /tmp/fluxout-capture/redirect/job.err\n"
+        ).encode()
+    )
+
+
+def test_a_missing_shared_file_tells_both_streams(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-many-ranks", tmp_path)
+    shutil.rmtree(d / "redirected")
+    out, err, rc = run("follow", d)
+    assert (out, rc) == (b"", 0)
+    path = "/tmp/fluxout-capture/redirect-many-ranks/job.out"
+    assert (
+        err
+        == (
+            f"fluxout: ƒ2r3u9D9: warning: cannot read stdout's file {path} "
+            "(No such file or directory)\n"
+            f"[0-15]: stdout redirected to {path}\n"
+            f"[0-15]: stderr redirected to {path}\n"
+        ).encode()
+    )
+
+
+def test_a_missing_per_task_file(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    (d / "redirected" / "out.1").unlink()
+    out, err, rc = run("cat", "--stream", "stdout", d)
+    assert (out, rc) == ((d / "redirected" / "out.0").read_bytes(), 0)
+    assert (
+        err
+        == (
+            "fluxout: ƒB9yogQX: warning: cannot read stdout's file "
+            "/tmp/fluxout-capture/redirect-per-task/out.1 (No such file or directory)\n"
+            "[0-1]: stdout redirected to /tmp/fluxout-capture/redirect-per-task/out.{{taskid}}\n"
+        ).encode()
+    )
+
+
+def test_a_fifo_is_not_read(tmp_path: Path, run: Run) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.mkfifo(shared / "job.out")
+    (shared / "job.err").write_bytes(b"err\n")
+    d = copy_case("redirect", tmp_path, prefix=str(shared))
+    out, err, rc = run("cat", d)
+    assert (out, rc) == (b"", 0)
+    assert f"cannot read stdout's file {shared}/job.out (not a regular file)".encode() in err
+    assert split_own(err)[0] == f"err\n[0-1]: stdout redirected to {shared}/job.out\n".encode()
+
+
+def test_tags_that_cannot_be_expanded(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    log = d / "output.eventlog"
+    log.write_text(log.read_text().replace("out.{{taskid}}", "out.{{node.name}}"))
+    out, err, rc = run("cat", "--stream", "stdout", d)
+    assert (out, rc) == (b"", 0)
+    path = "/tmp/fluxout-capture/redirect-per-task/out.{{node.name}}"
+    assert (
+        err
+        == (
+            f"fluxout: ƒB9yogQX: warning: stdout redirected to {path}: not read, "
+            "{{node.name}} cannot be expanded here\n"
+            f"[0-1]: stdout redirected to {path}\n"
+        ).encode()
+    )
+
+
+@pytest.mark.parametrize("tag", ["taskid", "task.id", "task.rank"])
+def test_task_tags(tag: str) -> None:
+    from fluxout.sources.redirected import expand, other_tags, per_task
+
+    template = f"/o/{{{{id}}}}-{{{{{tag}}}}}.out"
+    assert expand(template, 7) == "/o/{{id}}-7.out"
+    assert per_task(template)
+    assert other_tags(template) == ["{{id}}"]
+
+
+# -- follow: the files as they grow ---------------------------------------------
+
+
+def test_follow_reads_a_file_as_it_grows_until_the_job_ends(tmp_path: Path) -> None:
+    """A saved job not over yet (no finish, clean): follow prints what the
+    file gains as it is written, and ends when the eventlog says the job did."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "job.out").write_bytes(b"")
+    (shared / "job.err").write_bytes(b"")
+    d = copy_case("redirect", tmp_path, prefix=str(shared))
+    main = (d / "eventlog").read_bytes().splitlines(keepends=True)
+    end = next(i for i, line in enumerate(main) if b'"finish"' in line)
+    (d / "eventlog").write_bytes(b"".join(main[:end]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fluxout", "follow", str(d)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        with open(shared / "job.out", "ab", buffering=0) as f:
+            for i in range(3):
+                f.write(f"line {i}\n".encode())
+                # Each line comes while the job is still running.
+                assert proc.stdout.readline() == f"line {i}\n".encode()
+            f.write(b"last, no newline")
+            time.sleep(0.3)
+        assert proc.poll() is None  # not over: no finish yet
+        with open(d / "eventlog", "ab") as log:
+            log.write(b"".join(main[end:]))
+        rc = proc.wait(timeout=20)
+        assert proc.stdout.read() == b"last, no newline"
+        assert rc == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
