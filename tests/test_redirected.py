@@ -326,3 +326,74 @@ def test_follow_reads_a_file_as_it_grows_until_the_job_ends(tmp_path: Path) -> N
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- live: a real instance of our own ---------------------------------------------
+
+
+def _live() -> tuple[object, object]:
+    from tests import test_integration
+
+    if not test_integration.FLUX:
+        pytest.skip("no flux command: put flux on PATH or set FLUXOUT_TEST_FLUX")
+    return test_integration.in_instance, test_integration.result
+
+
+def test_live_redirected_files_are_read_back(tmp_path: Path) -> None:
+    in_instance, result = _live()
+    script = r"""
+id=$($FLUX submit -n2 --output=$PWD/one.out --error=$PWD/one.err \
+    sh -c 'echo "out $FLUX_TASK_RANK"; echo "err $FLUX_TASK_RANK" >&2; printf "\001\377"')
+id2=$($FLUX submit -n2 --output="$PWD/out.{{taskid}}" \
+    sh -c 'echo "task $FLUX_TASK_RANK"; printf "no newline $FLUX_TASK_RANK"')
+$FLUX job wait-event $id clean && $FLUX job wait-event $id2 clean
+save cat fo cat $id
+save plain fo cat --no-redirected $id
+save cat2 fo cat --stream stdout $id2
+save cat2l fo cat -l $id2
+echo $id2 >jobid2
+id3=$($FLUX submit -n1 --output=$PWD/slow.out \
+    sh -c 'for i in 1 2 3 4 5 6 7 8; do echo "slow $i"; sleep 0.4; done')
+echo $id3 >jobid3
+$FLUX job wait-event $id3 start
+save follow fo follow $id3 &
+f=$!
+until_true 20 grep -q "slow 2" follow.out
+$FLUX jobs -no {state} $id3 >state-at-slow-2
+wait $f
+"""
+    proc = in_instance(tmp_path, script)  # type: ignore[operator]
+    assert (tmp_path / "jobid3").is_file(), proc.stderr.decode(errors="replace")
+    out, err, rc = result(tmp_path, "cat")  # type: ignore[operator]
+    assert (out, rc) == ((tmp_path / "one.out").read_bytes(), 0)
+    assert out.count(b"\x01\xff") == 2 and sorted(out.replace(b"\x01\xff", b"").split()) == [
+        b"0",
+        b"1",
+        b"out",
+        b"out",
+    ]
+    data, own = split_own(err)
+    assert data == (tmp_path / "one.err").read_bytes()
+    assert sorted(data.splitlines()) == [b"err 0", b"err 1"]
+    assert own[0].endswith(f"stdout read from {tmp_path}/one.out\n".encode())
+    out, err, rc = result(tmp_path, "plain")  # type: ignore[operator]
+    assert (out, rc) == (b"", 0)
+    assert f"stdout redirected to {tmp_path}/one.out".encode() in err
+    # A file per task, each read as its task's stream (stderr followed stdout there).
+    files = [(tmp_path / f"out.{rank}").read_bytes() for rank in (0, 1)]
+    assert files == [b"task 0\nno newline 0", b"task 1\nno newline 1"]
+    out, err, rc = result(tmp_path, "cat2")  # type: ignore[operator]
+    assert (out, rc) == (b"".join(files), 0)
+    out, _, _ = result(tmp_path, "cat2l")  # type: ignore[operator]
+    # Last lines without a newline come at the end, each ended by its label's line.
+    assert sorted(out.splitlines(keepends=True)) == [
+        b"0: no newline 0\n",
+        b"0: task 0\n",
+        b"1: no newline 1\n",
+        b"1: task 1\n",
+    ]
+    # follow got the lines as they were written, and ended with the job.
+    assert (tmp_path / "state-at-slow-2").read_text().strip() == "RUN"
+    out, err, rc = result(tmp_path, "follow")  # type: ignore[operator]
+    assert (out, rc) == ((tmp_path / "slow.out").read_bytes(), 0)
+    assert out == b"".join(f"slow {i}\n".encode() for i in range(1, 9))
