@@ -322,7 +322,7 @@ class JobOutput:
 
         return Redirected(
             self.opts.tasks,
-            self.opts.mode in ("lines", "split"),
+            self.opts.mode in ("lines", "split", "blocks"),
             saved_dir,
             note,
             lambda text: self.out.warning(f"{self.label}: warning: {text}"),

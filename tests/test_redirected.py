@@ -160,8 +160,11 @@ def test_a_shared_file_is_the_output_of_its_rank_set(tmp_path: Path, run: Run) -
     # attach -u -l's label: the event's rank set.
     out, _, _ = run("cat", "-u", "-l", d)
     assert out == b"[0-15]: " + data
+    # Kept per task, it is the lowest rank's.
     out, _, _ = run("cat", "--coalesce", d)
-    assert out == b"----------------\n[0-15]\n----------------\n" + data
+    assert out == b"----------------\n0\n----------------\n" + data
+    out, _, _ = run("lines", "--json", d)
+    assert {orjson.loads(line)["rank"] for line in out.splitlines()} == {0}
 
 
 def test_label_io_file_keeps_the_jobs_own_labels(tmp_path: Path, run: Run) -> None:

@@ -15,8 +15,8 @@ told from here.
 
 A file written by several tasks holds their output mixed, and nothing says
 which line is whose: it is read as the output of the redirect's rank set,
-once, labelled with that set (``[0-1]: ``); where a line needs one task
-(``lines``, ``--split``), the lowest rank of the set.
+once, labelled with that set (``[0-1]: ``); where output is kept per task
+(``lines``, ``--split``, ``--coalesce``), as the lowest rank's.
 """
 
 from __future__ import annotations
@@ -110,7 +110,9 @@ class Redirected:
         ended: Callable[[], float | None] = lambda: None,
     ) -> None:
         self.tasks = tasks
-        self.lines = lines  # a shared file is read as its lowest rank's (lines, split)
+        # A shared file is read as its lowest rank's where output is kept
+        # per task (lines, --split, --coalesce).
+        self.lines = lines
         self.saved_dir = saved_dir
         self.note = note
         self.warning = warning
