@@ -413,11 +413,11 @@ class JobOutput:
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
+        if self.redirected:  # what the files hold is history too (--tail)
+            self._write_redirected(self.redirected.poll())
         if not self._history_read:
             self._history_read = True
             self._show(self.filters.release())
-        if self.redirected:
-            self._write_redirected(self.redirected.poll())
         over = self._over()
         if not self.opts.follow or over:
             pass

@@ -294,6 +294,19 @@ def test_task_tags(tag: str) -> None:
 # -- follow: the files as they grow ---------------------------------------------
 
 
+def test_follow_tail_counts_what_the_files_hold(tmp_path: Path, run: Run) -> None:
+    d = copy_case("redirect-per-task", tmp_path)
+    out, err, rc = run("follow", "--tail", "1", "-l", d)
+    assert (out, rc) == (
+        b"0: rank 0: redirected stdout line 2\n1: rank 1: redirected stdout line 2\n",
+        0,
+    )
+    assert (
+        split_own(err)[0]
+        == b"0: rank 0: redirected stderr line\n1: rank 1: redirected stderr line\n"
+    )
+
+
 def test_follow_reads_a_file_as_it_grows_until_the_job_ends(tmp_path: Path) -> None:
     """A saved job not over yet (no finish, clean): follow prints what the
     file gains as it is written, and ends when the eventlog says the job did."""
