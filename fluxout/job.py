@@ -563,6 +563,8 @@ class JobOutput:
 
     def _exec(self, event: Event) -> None:
         self.info.feed_exec(event)
+        if event.name == "shell.start" and self.redirected is not None:
+            self.redirected.taskmap(event.context.get("taskmap"))
         self._ran = self._ran or event.name == "complete"
         zero = self.zero if self.zero is not None else event.timestamp
         if event.name == "log":

@@ -281,6 +281,58 @@ def test_tags_that_cannot_be_expanded(tmp_path: Path, run: Run) -> None:
     )
 
 
+def _many_ranks_per(tmp_path: Path, template: str, names: dict[str, bytes]) -> Path:
+    """redirect-many-ranks (16 tasks, 2 on each of 8 nodes: taskmap
+    [[0,8,2,1]]) with its stdout sent to ``template``, and those files."""
+    d = copy_case("redirect-many-ranks", tmp_path)
+    log = d / "output.eventlog"
+    lines = log.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("job.out", template)
+    log.write_text("".join(lines[:2]))  # no stderr redirect
+    shutil.rmtree(d / "redirected")
+    (d / "redirected").mkdir()
+    for name, data in names.items():
+        (d / "redirected" / name).write_bytes(data)
+    return d
+
+
+def test_a_file_per_node_from_the_taskmap(tmp_path: Path, run: Run) -> None:
+    files = {f"out.{node}": f"node {node}\n".encode() for node in range(8)}
+    d = _many_ranks_per(tmp_path, "out.{{node.id}}", files)
+    out, err, rc = run("cat", "-l", d)
+    assert rc == 0
+    assert out == b"".join(f"[{2 * n}-{2 * n + 1}]: node {n}\n".encode() for n in range(8))
+    assert notes(err) == [
+        f"fluxout: ƒ2r3u9D9: stdout read from {d}/redirected/out.{{{{node.id}}}}, "
+        "a file per node (8 files)".encode()
+    ]
+    out, _, _ = run("cat", "-t", "5", d)
+    assert out == b"node 2\n"
+
+
+def test_a_file_per_task_by_local_index(tmp_path: Path, run: Run) -> None:
+    files = {f"out.{r // 2}-{r % 2}": f"task {r}\n".encode() for r in range(16)}
+    d = _many_ranks_per(tmp_path, "out.{{node.id}}-{{task.localid}}", files)
+    out, _, rc = run("cat", "-l", "-t", "2-3,15", d)
+    assert (out, rc) == (b"2: task 2\n3: task 3\n15: task 15\n", 0)
+
+
+def test_taskmap_tags_without_an_exec_eventlog(tmp_path: Path, run: Run) -> None:
+    d = _many_ranks_per(tmp_path, "out.{{task.index}}", {"out.0": b"x\n"})
+    (d / "exec.eventlog").unlink()
+    out, err, rc = run("cat", d)
+    assert (out, rc) == (b"", 0)
+    path = "/tmp/fluxout-capture/redirect-many-ranks/out.{{task.index}}"
+    assert (
+        err
+        == (
+            f"fluxout: {d.name}: warning: stdout redirected to {path}: not read, "
+            "no taskmap (the exec eventlog's shell.start) to expand it with\n"
+            f"[0-15]: stdout redirected to {path}\n"
+        ).encode()
+    )
+
+
 @pytest.mark.parametrize("tag", ["taskid", "task.id", "task.rank"])
 def test_task_tags(tag: str) -> None:
     from fluxout.sources.redirected import expand, other_tags, per_task

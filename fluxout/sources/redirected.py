@@ -8,10 +8,11 @@ pipeline as that stream's data, so every option works on them as on
 eventlog data; else the job is shown as attach shows it, with one warning.
 
 The path is the job shell's template rendered for no task: the tags of a
-task (``{{taskid}}``, ``{{task.id}}``, ``{{task.rank}}``) are left in it, and
-are expanded here, a file per task; a template with other tags left
-(``{{task.index}}``, ``{{node.name}}``...) names files that cannot be
-told from here.
+task or node are left in it. Here ``{{taskid}}``, ``{{task.id}}`` and
+``{{task.rank}}`` are the task's rank, and ``{{task.index}}``,
+``{{task.localid}}`` and ``{{node.id}}`` are read from the job's taskmap
+(the exec eventlog's ``shell.start``); a template with other tags left
+(``{{node.name}}``, a plugin's) names files that cannot be told from here.
 
 A file written by several tasks holds their output mixed, and nothing says
 which line is whose: it is read as the output of the redirect's rank set,
@@ -42,22 +43,90 @@ _TAG = re.compile(r"\{\{(.*?)\}\}")
 # Tags the shell renders per task as the task's global rank (shell.c
 # mustache_render_task; "taskid" is its synonym of "task.id").
 TASK_TAGS = frozenset(("taskid", "task.id", "task.rank"))
+# Tags that need the taskmap: the task's index on its node, the node's.
+MAP_TAGS = frozenset(("task.index", "task.localid", "node.id"))
 # Saved job directories keep the files a job redirected to here, by name.
 SAVED_DIR = "redirected"
 
 
-def expand(template: str, rank: int) -> str:
-    """The path of one task's file: its task tags rendered as the shell does."""
-    return _TAG.sub(lambda m: str(rank) if m.group(1) in TASK_TAGS else m.group(0), template)
+def expand(template: str, rank: int, place: tuple[int, int] | None = None) -> str:
+    """The path of one task's file: its tags rendered as the shell does;
+    ``place`` is the task's (node, index on it), for the taskmap's tags."""
+
+    def tag(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in TASK_TAGS:
+            return str(rank)
+        if place is not None and name in MAP_TAGS:
+            return str(place[0] if name == "node.id" else place[1])
+        return m.group(0)
+
+    return _TAG.sub(tag, template)
 
 
 def other_tags(template: str) -> list[str]:
-    """The tags left in a redirect's path that are not a task's rank."""
-    return [f"{{{{{tag}}}}}" for tag in _TAG.findall(template) if tag not in TASK_TAGS]
+    """The tags left in a redirect's path that cannot be expanded here."""
+    known = TASK_TAGS | MAP_TAGS
+    return [f"{{{{{tag}}}}}" for tag in _TAG.findall(template) if tag not in known]
 
 
 def per_task(template: str) -> bool:
-    return any(tag in TASK_TAGS for tag in _TAG.findall(template))
+    """Whether the path names a file per task (or per node)."""
+    return any(tag in TASK_TAGS or tag in MAP_TAGS for tag in _TAG.findall(template))
+
+
+def needs_taskmap(template: str) -> bool:
+    return any(tag in MAP_TAGS for tag in _TAG.findall(template))
+
+
+class TaskMap:
+    """RFC 34 taskmap (version 1): where each task ran. Its map is blocks
+    ``[nodeid, nnodes, ppn, repeat]``: ``repeat`` times, ``ppn`` tasks on
+    each of ``nnodes`` nodes from ``nodeid``, tasks numbered in that order."""
+
+    def __init__(self, blocks: list[tuple[int, int, int, int]]) -> None:
+        self.blocks = blocks
+
+    @classmethod
+    def of(cls, taskmap: object) -> TaskMap | None:
+        """A shell.start event's taskmap, or None when it is not one."""
+        if not isinstance(taskmap, dict) or taskmap.get("version") != 1:
+            return None
+        blocks = taskmap.get("map")
+        if not isinstance(blocks, list):
+            return None
+        out: list[tuple[int, int, int, int]] = []
+        for block in blocks:
+            if not (
+                isinstance(block, list)
+                and len(block) == 4
+                and all(type(n) is int and n >= 0 for n in block)
+            ):
+                return None
+            out.append((block[0], block[1], block[2], block[3]))
+        return cls(out)
+
+    def places(self) -> dict[int, tuple[int, int]]:
+        """Each task's (node, index among the node's tasks), up to MAX_TASKS."""
+        places: dict[int, tuple[int, int]] = {}
+        on_node: dict[int, int] = {}
+        rank = 0
+        for nodeid, nnodes, ppn, repeat in self.blocks:
+            for _ in range(repeat):
+                for node in range(nodeid, nodeid + nnodes):
+                    for _ in range(ppn):
+                        index = on_node.get(node, 0)
+                        on_node[node] = index + 1
+                        places[rank] = (node, index)
+                        rank += 1
+                        if rank >= MAX_TASKS:
+                            return places
+        return places
+
+
+# A taskmap is expanded task by task up to this many (a saved eventlog may
+# claim any number).
+MAX_TASKS = 1 << 20
 
 
 @dataclass
@@ -125,9 +194,23 @@ class Redirected:
         self.groups: list[_Group] = []
         self._by_path: dict[str, _File] = {}
         self._count = 0
+        # Redirects whose paths need the taskmap, until it is known.
+        self._waiting: list[Redirect] = []
+        self._places: dict[int, tuple[int, int]] | None = None
+
+    def taskmap(self, taskmap: object) -> None:
+        """The job's taskmap (shell.start): the redirects that waited for it
+        get their files."""
+        known = TaskMap.of(taskmap)
+        if known is None or self._places is not None:
+            return
+        self._places = known.places()
+        waiting, self._waiting = self._waiting, []
+        for rec in waiting:
+            self._add(rec)
 
     def __bool__(self) -> bool:
-        return bool(self.groups)
+        return bool(self.groups or self._waiting)
 
     def add(self, rec: Redirect) -> bool:
         """A redirect event of a selected stream: True when its files will be
@@ -142,19 +225,37 @@ class Redirected:
                 f"{' '.join(left)} cannot be expanded here"
             )
             return False
-        selected = rec.ranks if self.tasks is None else rec.ranks.intersect(self.tasks)
-        files: list[_File] = []
-        if per_task(rec.path):
-            for rank in selected:
-                files.append(self._file(rec.stream, str(rank), IdSet(((rank, rank),)), rank, rec))
+        if needs_taskmap(rec.path) and self._places is None:
+            self._waiting.append(rec)  # its files are named once it comes
         else:
-            files.append(self._file(rec.stream, rec.rank, rec.ranks, None, rec))
-        self.groups.append(_Group(rec, [f for f in files if f.stream == rec.stream]))
+            self._add(rec)
         return True
 
-    def _file(self, stream: str, rank: str, ranks: IdSet, task: int | None, rec: Redirect) -> _File:
+    def _add(self, rec: Redirect) -> None:
         assert rec.path is not None
-        path = rec.path if task is None else expand(rec.path, task)
+        selected = rec.ranks if self.tasks is None else rec.ranks.intersect(self.tasks)
+        files: list[_File] = []
+        if not per_task(rec.path):
+            files.append(self._file(rec.stream, rec.rank, rec.ranks, rec.path, rec))
+        elif self._places is None:  # a file per task, named by its rank
+            for rank in selected:
+                one = IdSet(((rank, rank),))
+                files.append(self._file(rec.stream, str(rank), one, expand(rec.path, rank), rec))
+        else:
+            # A file per task, or per node ({{node.id}}): the tasks of each
+            # path, for each path one of the selected tasks writes to.
+            by_path: dict[str, list[int]] = {}
+            for rank in rec.ranks:
+                place = self._places.get(rank)
+                if place is not None:
+                    by_path.setdefault(expand(rec.path, rank, place), []).append(rank)
+            for path, ranks in by_path.items():
+                ids = IdSet.of(ranks)
+                if self.tasks is None or ids.intersect(self.tasks):
+                    files.append(self._file(rec.stream, ids.format(), ids, path, rec))
+        self.groups.append(_Group(rec, [f for f in files if f.stream == rec.stream]))
+
+    def _file(self, stream: str, rank: str, ranks: IdSet, path: str, rec: Redirect) -> _File:
         known = self._by_path.get(path)
         if known is not None:  # stderr went to stdout's file: read once
             known.recs.append(rec)
@@ -179,6 +280,13 @@ class Redirected:
     def end(self) -> Iterator[tuple[Data, IdSet]]:
         """The rest of every file, its end (a last line without a newline),
         and one warning for each redirect whose files could not be read."""
+        for rec in self._waiting:
+            self.warning(
+                f"{rec.stream} redirected to {rec.path}: not read, "
+                "no taskmap (the exec eventlog's shell.start) to expand it with"
+            )
+            self.fallback(rec)
+        self._waiting = []
         yield from self.poll()
         for group in self.groups:
             for file in group.files:
@@ -211,7 +319,8 @@ class Redirected:
             assert first.found is not None and group.rec.path is not None
             where = first.found.parent / Path(group.rec.path).name
             count = len(group.files)
-            self.note(f"{streams} read from {where}, a file per task ({count} files)")
+            per = "task" if all(not f.shared for f in group.files) else "node"
+            self.note(f"{streams} read from {where}, a file per {per} ({count} files)")
 
     def _read(self, file: _File) -> Iterator[tuple[Data, IdSet]]:
         handle = file.handle if file.handle is not None else self._open(file)
