@@ -414,7 +414,11 @@ id=$($FLUX submit -n2 --output=$PWD/one.out --error=$PWD/one.err \
     sh -c 'echo "out $FLUX_TASK_RANK"; echo "err $FLUX_TASK_RANK" >&2; printf "\001\377"')
 id2=$($FLUX submit -n2 --output="$PWD/out.{{taskid}}" \
     sh -c 'echo "task $FLUX_TASK_RANK"; printf "no newline $FLUX_TASK_RANK"')
+id4=$($FLUX submit -N2 -n4 --output="$PWD/o.{{node.id}}-{{task.index}}" \
+    sh -c 'echo "task $FLUX_TASK_RANK"')
 $FLUX job wait-event $id clean && $FLUX job wait-event $id2 clean
+$FLUX job wait-event $id4 clean
+save cat4 fo cat -l $id4
 save cat fo cat $id
 save plain fo cat --no-redirected $id
 save cat2 fo cat --stream stdout $id2
@@ -460,6 +464,13 @@ wait $f
         b"1: no newline 1\n",
         b"1: task 1\n",
     ]
+    # Tags from the taskmap: 2 tasks on each of the 2 nodes.
+    out, _, rc = result(tmp_path, "cat4")  # type: ignore[operator]
+    names = ["o.0-0", "o.0-1", "o.1-0", "o.1-1"]
+    assert [(tmp_path / n).read_bytes() for n in names] == [
+        f"task {r}\n".encode() for r in range(4)
+    ]
+    assert (out, rc) == (b"0: task 0\n1: task 1\n2: task 2\n3: task 3\n", 0)
     # follow got the lines as they were written, and ended with the job.
     assert (tmp_path / "state-at-slow-2").read_text().strip() == "RUN"
     out, err, rc = result(tmp_path, "follow")  # type: ignore[operator]
