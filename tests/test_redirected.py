@@ -476,3 +476,48 @@ wait $f
     out, err, rc = result(tmp_path, "follow")  # type: ignore[operator]
     assert (out, rc) == ((tmp_path / "slow.out").read_bytes(), 0)
     assert out == b"".join(f"slow {i}\n".encode() for i in range(1, 9))
+
+
+# -- the reader alone ---------------------------------------------------------------
+
+
+def test_reader_reopens_many_files_where_it_left_and_rereads_a_truncated_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fluxout.eventlog import Redirect
+    from fluxout.idset import IdSet
+    from fluxout.sources import redirected
+
+    monkeypatch.setattr(redirected, "MAX_OPEN", 1)  # every file is reopened per read
+    told: list[str] = []
+    reader = redirected.Redirected(
+        None,
+        False,
+        None,
+        told.append,
+        told.append,
+        lambda rec: told.append("notice"),
+        lambda *a: None,
+    )
+    template = str(tmp_path / "out.{{taskid}}")
+    assert reader.add(Redirect(1.0, "stdout", "[0-2]", IdSet(((0, 2),)), template))
+    for rank in range(3):
+        (tmp_path / f"out.{rank}").write_bytes(f"a{rank}\n".encode())
+
+    def got() -> list[tuple[str, bytes]]:
+        return [(rec.rank, rec.data) for rec, _ in reader.poll()]
+
+    assert got() == [("0", b"a0\n"), ("1", b"a1\n"), ("2", b"a2\n")]
+    assert all(f.handle is None for g in reader.groups for f in g.files)
+    with open(tmp_path / "out.1", "ab") as f:
+        f.write(b"b1\n")
+    assert got() == [("1", b"b1\n")]
+    # Truncated, and written again (less than was read: as tail -F, a file
+    # that grew past its old size again is not told from one that grew).
+    (tmp_path / "out.2").write_bytes(b"n\n")
+    assert got() == [("2", b"n\n")]
+    assert told[-1] == f"{tmp_path}/out.2: file truncated; reading it from the start"
+    ended = [(rec.rank, rec.data, rec.eof) for rec, _ in reader.end()]
+    assert ended == [("0", b"", True), ("1", b"", True), ("2", b"", True)]
+    assert told[0] == f"stdout read from {tmp_path}/out.{{{{taskid}}}}, a file per task (3 files)"
+    assert "notice" not in told
