@@ -39,7 +39,8 @@ _fluxout_options()
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
             --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status --wait --no-wait -h --help
+            --no-show-status --redirected --no-redirected --wait --no-wait \
+            -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -49,7 +50,7 @@ _fluxout_options()
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
             --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status -h --help
+            --no-show-status --redirected --no-redirected -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -59,8 +60,8 @@ _fluxout_options()
     lines)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level --timestamps --head --tail --since --until --grep \
-            --include --exclude --json --no-json --format -f --follow \
-            --no-follow -h --help
+            --include --exclude --redirected --no-redirected --json \
+            --no-json --format -f --follow --no-follow -h --help
         ;;
     esac
 }

@@ -49,6 +49,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from cat' -s w -l wait-event -r -
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l redirected -l no-redirected -d 'Read the files a job\'s output was redirected to (flux run --output=FILE), where they can be read from here, as that output'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -l no-wait -d 'Wait for the job to finish'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
 
@@ -78,6 +79,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -s w -l wait-event -
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l redirected -l no-redirected -d 'Read the files a job\'s output was redirected to (flux run --output=FILE), where they can be read from here, as that output'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events
@@ -106,6 +108,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from lines' -l since -r -f -d 'On
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l until -r -f -d 'Only lines written up to TIME (same forms as --since)'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l grep -l include -r -f -d 'Only lines matching REGEX (repeatable: any of them)'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l exclude -r -f -d 'Drop lines matching REGEX (repeatable)'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l redirected -l no-redirected -d 'Read the files a job\'s output was redirected to (flux run --output=FILE), where they can be read from here, as that output'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l json -l no-json -d 'JSON Lines, one object per line'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l format -r -f -d 'Write each line through TEMPLATE, with fields {job} {rank} {stream} {time} (seconds since the job\'s submit) {timestamp} {line} {eol}, each with an optional format spec as flux jobs --format takes ({rank:>4})'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -s f -l follow -l no-follow -d 'Keep printing new lines'

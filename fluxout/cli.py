@@ -408,6 +408,21 @@ show_options = bundle(
 )
 
 
+# Options of the commands that show job output (cat, follow, lines).
+redirect_options = bundle(
+    click.option(
+        "--redirected/--no-redirected",
+        is_flag=True,
+        default=True,
+        show_default=True,
+        help="Read the files a job's output was redirected to (flux run "
+        "--output=FILE), where they can be read from here, as that "
+        "output; a note on stderr names each file. --no-redirected: only "
+        "say where the output went, as flux job attach does.",
+    ),
+)
+
+
 # Options every command has.
 common_options = bundle(
     click.argument(
@@ -587,6 +602,7 @@ def cli() -> None:
 @line_options
 @show_options
 @attach_options
+@redirect_options
 @click.option(
     "--wait/--no-wait", is_flag=True, help="Wait for the job to finish; exit with its status."
 )
@@ -615,6 +631,7 @@ def _given(name: str) -> bool:
 @line_options
 @show_options
 @attach_options
+@redirect_options
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
@@ -690,6 +707,7 @@ def events(
 @common_options
 @output_options
 @line_options
+@redirect_options
 @click.option(
     "--json/--no-json",
     "json_",

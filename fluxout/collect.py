@@ -116,6 +116,9 @@ class Collector:
     def redirect(self, rec: Redirect) -> None:
         self.items.append(rec)
 
+    def label_as(self, stream: str, rank: int, name: str) -> None:
+        pass  # the library does not read redirected files
+
     def exception(self, text: str) -> None:
         pass  # the library reads exceptions from the main eventlog itself
 

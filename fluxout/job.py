@@ -7,8 +7,9 @@ core can follow several jobs at once; it never reads or prints by itself.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from fluxout.eventlog import (
@@ -31,6 +32,7 @@ from fluxout.jobstate import JobState
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
 from fluxout.sources.base import QUEUE, Notice
+from fluxout.sources.redirected import Redirected
 from fluxout.status import (
     PendingStatus,
     exec_log_head,
@@ -67,6 +69,7 @@ class Renderer(Protocol):
     def set_tasks(self, ntasks: int) -> None: ...
     def log(self, rec: Log, zero: float, verbose: bool = False) -> None: ...
     def redirect(self, rec: Redirect) -> None: ...
+    def label_as(self, stream: str, rank: int, name: str) -> None: ...
     def exception(self, text: str) -> None: ...
     def job_event(self, head: str, context: str) -> None: ...
     def exec_log(self, head: str, data: str) -> None: ...
@@ -112,6 +115,9 @@ class OutputOptions:
     # its "submit" (lines, as events: the first event read without a main
     # eventlog).
     origin: str = "start"
+    # Read the files a redirect event names, where they can be read, as
+    # the stream's data (cat, follow, lines; --no-redirected: only say so).
+    redirected: bool = False
 
 
 class Selection:
@@ -270,6 +276,32 @@ class JobOutput:
         self._written: tuple[float, float] | None = None
         self._tasks_told = False  # -t selects none of the job's tasks: said
         self._fed = True  # anything fed since the last idle
+        self.redirected = self._redirected() if opts.redirected else None
+
+    def _redirected(self) -> Redirected:
+        """The reader of the files the job's output went to. A saved job
+        keeps them beside its output eventlog, in ``redirected/``."""
+        output = (self.saved or {}).get("output")
+        saved_dir = Path(output).parent if output is not None else None
+
+        def fallback(rec: Redirect) -> None:
+            if not self.attach.quiet:
+                self.out.redirect(rec)
+
+        def note(text: str) -> None:
+            if not self.attach.quiet:
+                self.out.warning(f"{self.label}: {text}")
+
+        return Redirected(
+            self.opts.tasks,
+            self.opts.mode in ("lines", "split", "blocks"),
+            saved_dir,
+            note,
+            lambda text: self.out.warning(f"{self.label}: warning: {text}"),
+            fallback,
+            self.out.label_as,
+            lambda: self.info.finish_time,
+        )
 
     @property
     def label(self) -> str:
@@ -353,6 +385,8 @@ class JobOutput:
 
     def idle(self) -> bool:
         """The source caught up: release --tail lines; True when the job is over."""
+        if self.redirected:  # what the files hold is history too (--tail)
+            self._write_redirected(self.redirected.poll())
         if not self._history_read:
             self._history_read = True
             self._show(self.filters.release())
@@ -427,6 +461,8 @@ class JobOutput:
         self.lane.spill()
         for eventlog, splitter in self.splitters.items():
             self._lines(eventlog, splitter.end())
+        if self.redirected:
+            self._write_redirected(self.redirected.end())
         if self.opts.mode == "lines":
             self._emit(self.assembler.end_all())
         self._history_read = True
@@ -492,6 +528,8 @@ class JobOutput:
 
     def _exec(self, event: Event) -> None:
         self.state.exec(event)
+        if event.name == "shell.start" and self.redirected is not None:
+            self.redirected.taskmap(event.context.get("taskmap"))
         self._ran = self._ran or event.name == "complete"
         zero = self.zero if self.zero is not None else event.timestamp
         if event.name == "log":
@@ -540,37 +578,44 @@ class JobOutput:
 
     def _record(self, rec: OutputRecord) -> None:
         """One decoded output record through the careful path."""
-        out = self.out
-        streams = self.opts.streams
-        mode = self.opts.mode
-        assembler = self.assembler
         if type(rec) is Data:
             if rec.eof:
                 self.completion.end(rec.stream, rec.ranks)
-            if rec.stream not in streams:
+            if rec.stream not in self.opts.streams:
                 return
             ranks = self.select(rec.rank, rec.ranks)
-            if not ranks:
-                return
-            if rec.data:
-                if mode == "raw":
-                    out.raw(rec.stream, rec.data)
-                elif mode == "lines":
-                    if self._expands(rec, ranks):
-                        self._assemble(rec, ranks)
-                elif mode in ("split", "blocks"):
-                    if self._expands(rec, ranks):
-                        out.split(rec.stream, ranks, rec.data)
-                else:
-                    rank = rec.rank if ranks is rec.ranks else ranks.format()
-                    out.event(rec.stream, rank, rec.data)
-            if rec.eof and mode == "lines":
-                ended = [assembler.end(rec.stream, r) for r in ranks]
-                self._emit([line for line in ended if line is not None])
-            elif rec.eof and mode == "blocks":
-                out.end(rec.stream, ranks)
+            if ranks:
+                self._data(rec, ranks)
         else:
             self._other(rec)
+
+    def _data(self, rec: Data, ranks: IdSet) -> None:
+        """A data record's bytes for the selected ``ranks``, as the mode writes them."""
+        out = self.out
+        mode = self.opts.mode
+        if rec.data:
+            if mode == "raw":
+                out.raw(rec.stream, rec.data)
+            elif mode == "lines":
+                if self._expands(rec, ranks):
+                    self._assemble(rec, ranks)
+            elif mode in ("split", "blocks"):
+                if self._expands(rec, ranks):
+                    out.split(rec.stream, ranks, rec.data)
+            else:
+                rank = rec.rank if ranks is rec.ranks else ranks.format()
+                out.event(rec.stream, rank, rec.data)
+        if rec.eof and mode == "lines":
+            ended = [self.assembler.end(rec.stream, r) for r in ranks]
+            self._emit([line for line in ended if line is not None])
+        elif rec.eof and mode == "blocks":
+            out.end(rec.stream, ranks)
+
+    def _write_redirected(self, records: Iterable[tuple[Data, IdSet]]) -> None:
+        """Bytes read from the files the job's output went to, as its data."""
+        for rec, ranks in records:
+            self._data(rec, ranks)
+        self.out.batch_done()
 
     def _expands(self, rec: Data, ranks: IdSet) -> bool:
         """Whether an event may be written once per task: at most
@@ -619,7 +664,8 @@ class JobOutput:
             self.completion.end(rec.stream, rec.ranks)
             if rec.stream in self.opts.streams and self.select(rec.rank, rec.ranks):
                 self.redirects.append(rec)
-                if not self.attach.quiet:
+                read = self.redirected is not None and self.redirected.add(rec)
+                if not read and not self.attach.quiet:
                     self.out.redirect(rec)
         elif isinstance(rec, Log) and rec.level <= self.opts.log_level and not self.attach.quiet:
             zero = self.zero if self.zero is not None else rec.timestamp

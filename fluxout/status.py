@@ -66,6 +66,9 @@ class JobInfo:
     # shells, the one the main eventlog's finish event repeats.
     complete_status: int | None = None
     jobid: str | None = None  # as the exec eventlog's shell.init names it
+    # When the job's tasks were over: its finish event, else the exec
+    # eventlog's complete event.
+    finish_time: float | None = None
 
     def feed_main(self, event: Event) -> None:
         if self.submit_time is None:
@@ -76,6 +79,7 @@ class JobInfo:
         elif event.name == "exception":
             self.exceptions.append(event)
         elif event.name == "finish":
+            self.finish_time = event.timestamp
             status = event.context.get("status")
             if isinstance(status, int) and not isinstance(status, bool):
                 self.finish_status = status
@@ -86,6 +90,8 @@ class JobInfo:
         if event.name == "shell.task-exit":
             self.task_exits.append(event.context)
         elif event.name == "complete":
+            if self.finish_time is None:
+                self.finish_time = event.timestamp
             status = event.context.get("status")
             if isinstance(status, int) and not isinstance(status, bool):
                 self.complete_status = status

@@ -73,6 +73,8 @@ class Request:
     verbose: bool = False
     quiet: bool = False
     show_status: bool = False
+    # cat, follow, lines: read the files a job's output was redirected to.
+    redirected: bool = True
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -208,6 +210,7 @@ class _Job:
                 status_after=_status_after(req, out.terminal),
             ),
             origin="submit" if req.command == "lines" else "start",
+            redirected=req.redirected,
         )
         eventlogs = self.source.eventlogs
         self.pipeline = JobOutput(

@@ -46,6 +46,13 @@ def expected_files(case: Path) -> dict[tuple[str, int], bytes]:
     return out
 
 
+def as_attach(case: Path) -> list[str]:
+    """The options that make fluxout show a job as attach does: a job whose
+    output went to files has them read, unless --no-redirected (see
+    tests/test_redirected.py)."""
+    return ["--no-redirected"] if (case / "redirected").is_dir() else []
+
+
 def data_events(case: Path) -> list[dict]:
     path = case / "output.eventlog"
     if not path.exists():
@@ -68,7 +75,7 @@ def one_line_per_event(case: Path) -> bool:
 @pytest.mark.parametrize("case", CASES)
 def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
-    out, err, rc = run("cat", d)
+    out, err, rc = run("cat", *as_attach(d), d)
     assert out == (d / "attach.stdout").read_bytes()
     assert rc == 0
     mine, _ = split_own(err)
@@ -79,7 +86,7 @@ def test_cat_is_attach_stdout(case: str, case_dir, run: Run) -> None:
 @pytest.mark.parametrize("case", CASES)
 def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
-    out, err, rc = run("cat", "-l", "-u", d)
+    out, err, rc = run("cat", "-l", "-u", *as_attach(d), d)
     assert out == (d / "attach-label.stdout").read_bytes()
     assert rc == 0
     mine, _ = split_own(err)
@@ -90,7 +97,7 @@ def test_cat_unbuffered_label_is_attach_label(case: str, case_dir, run: Run) -> 
 @pytest.mark.parametrize("case", CASES)
 def test_follow_exit_status_and_exceptions_are_attach(case: str, case_dir, run: Run) -> None:
     d = case_dir(case)
-    out, err, rc = run("follow", d)
+    out, err, rc = run("follow", *as_attach(d), d)
     assert rc == int((d / "attach.rc").read_bytes())
     assert out == (d / "attach.stdout").read_bytes()
     jobid = json.loads((d / "case.json").read_text())["jobid"]
@@ -165,7 +172,7 @@ def test_label_is_attach_label_when_events_are_lines(case: str, case_dir, run: R
     d = case_dir(case)
     if not one_line_per_event(d):
         pytest.skip("partial or multi-line events: attach -l labels mid-line")
-    out, _, _ = run("cat", "-l", d)
+    out, _, _ = run("cat", "-l", *as_attach(d), d)
     assert out == (d / "attach-label.stdout").read_bytes()
 
 
@@ -193,7 +200,7 @@ def test_bare_output_eventlog_and_stdin(name: str, case_dir, run: Run) -> None:
 
 def test_multirank_redirect_shown_for_selected_tasks(case_dir, run: Run) -> None:
     d = case_dir("redirect-many-ranks")
-    _, err, rc = run("cat", "-t", "3", d)
+    _, err, rc = run("cat", "--no-redirected", "-t", "3", d)
     assert rc == 0
     assert err.count(b"redirected to") == 2
     _, err, rc = run("cat", "-t", "100", d)

@@ -573,6 +573,9 @@ class Options:
             highlight=[compile_regex("e")] if self.highlight else [],
             json=self.json,
             template=template,
+            # The model is of eventlog data: redirected files are
+            # tests/test_redirected.py's.
+            redirected=False,
             **extra,
         )
 

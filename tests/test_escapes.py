@@ -205,10 +205,13 @@ def _run(req: Request, tty: bool) -> tuple[bytes, bytes, int]:
 
 def _own_lines_pipe(job: str, note: str = HOSTILE) -> bytes:
     """fluxout's stderr for the hostile job in a pipe: today's bytes, as attach
-    (the job named by its directory's name: its files hold no jobid)."""
+    (the job named by its directory's name: its files hold no jobid), and
+    the warning that the file its stderr went to is not here."""
     return (
         f"2.000s: job.exception {job} type={HOSTILE} severity=0 {note}\n"
         f"1.200s: flux-shell[0]: ERROR: {HOSTILE}: {HOSTILE}\n"
+        f"fluxout: {job}: warning: cannot read stderr's file {HOSTILE}"
+        " (No such file or directory)\n"
         f"0: stderr redirected to {HOSTILE}\n"
         f"fluxout: {job}: task(s) exited with exit code 1\n"
         f"fluxout: {job}: stderr of 0 was redirected to {HOSTILE}\n"

@@ -146,7 +146,9 @@ def test_fixture_case_live_is_attach(case: str, tmp_path: Path) -> None:
     ]
     assert command[:2] == ["flux", "submit"], command
     submit = shlex.join(["$FLUX", *command[1:]]).replace("'$FLUX'", "$FLUX")
+    # attach only says where redirected output went (test_redirected.py reads it).
     script = f"""
+fo() {{ $PY -m fluxout "$1" {"--no-redirected" if case == "redirect" else ""} "${{@:2}}"; }}
 id=$({submit})
 echo "$id" >jobid
 save follow fo follow $id &

@@ -99,6 +99,9 @@ class TextRenderer:
         self.job_style = job_style
         self.width = 0  # label width when padding
         self._labels: dict[tuple[int, str | int], bytes] = {}
+        # Ranks whose lines are labelled otherwise (a redirected file that
+        # several tasks shared: its lines go under its lowest rank).
+        self._label_as: dict[tuple[int, str | int], str] = {}
         self._prefixes: tuple[bytes, bytes] = (
             self._job_prefix(0),
             self._job_prefix(1),
@@ -160,6 +163,7 @@ class TextRenderer:
         key = (fd, rank)
         label = self._labels.get(key)
         if label is None:
+            rank = self._label_as.get(key, rank)
             text = f"{rank:>{self.width}}: " if self.width else f"{rank}: "
             if isinstance(rank, str):  # an event's idset, which may hold whitespace
                 text = self.own(fd, text)
@@ -168,6 +172,12 @@ class TextRenderer:
                 text = paint(text, rank_style(first, "stdout" if fd == 0 else "stderr"), True)
             label = self._labels[key] = text.encode()
         return label
+
+    def label_as(self, stream: str, rank: int, name: str) -> None:
+        """Label the lines of ``rank`` on ``stream`` as ``name`` (an idset)."""
+        fd = FD[stream]
+        self._label_as[(fd, rank)] = name
+        self._labels.pop((fd, rank), None)
 
     def event(self, stream: str, rank: str, data: bytes) -> None:
         """One data event with attach's ``-l`` label in front (``-u -l``)."""
