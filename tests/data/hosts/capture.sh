@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside a test instance: a few multi-node jobs, each saved as a case.
 set -e
-OUT=/tmp/hosts-capture/data
+OUT=${OUT:-$PWD/data}
 mkdir -p $OUT
 run_case() {
   name=$1; shift
@@ -19,9 +19,9 @@ run_case() {
   flux job attach -l $id > $d/attach-label.stdout 2> $d/attach-label.stderr || true
   echo $id > $d/jobid; mv $OUT/$name.hostpids $d/hostpids
 }
-#run_case n4-t8 -N4 -n8 sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname) says hi"; echo same line; sleep 1'
-#run_case n2-t3 -N2 -n3 sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname)"; echo err $FLUX_TASK_RANK >&2; sleep 1'
-#run_case cyclic -N4 -n8 --taskmap=cyclic sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
-#run_case n3-t5 -N3 -n5 sh -c 'echo "rank $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
-#flux resource list > $OUT/resource-list
+run_case n4-t8 -N4 -n8 sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname) says hi"; echo same line; sleep 1'
+run_case n2-t3 -N2 -n3 sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname)"; echo err $FLUX_TASK_RANK >&2; sleep 1'
+run_case cyclic -N4 -n8 --taskmap=cyclic sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
+run_case n3-t5 -N3 -n5 sh -c 'echo "rank $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
+flux resource list > $OUT/resource-list
 run_case split-nodes -N2 -n4 --requires=host:node[2,4] sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
