@@ -112,6 +112,6 @@ complete -c fluxout -n '__fish_seen_subcommand_from lines' -l until -r -f -d 'On
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l grep -l include -r -f -d 'Only lines matching REGEX (repeatable: any of them)'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l exclude -r -f -d 'Drop lines matching REGEX (repeatable)'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l json -l no-json -d 'JSON Lines, one object per line'
-complete -c fluxout -n '__fish_seen_subcommand_from lines' -l format -r -f -d 'Write each line through TEMPLATE, with fields {job} {rank} {stream} {time} (seconds since the job\'s submit) {timestamp} {line} {eol}, each with an optional format spec as flux jobs --format takes ({rank:>4})'
+complete -c fluxout -n '__fish_seen_subcommand_from lines' -l format -r -f -d 'Write each line through TEMPLATE, with fields {job} {rank} {host} (where the task ran: needs the job\'s R, as --label-by host) {stream} {time} (seconds since the job\'s submit) {timestamp} {line} {eol}, each with an optional format spec as flux jobs --format takes ({rank:>4})'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -s f -l follow -l no-follow -d 'Keep printing new lines'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -s h -l help -d 'Show this message and exit'

@@ -728,7 +728,8 @@ def events(
     default=None,
     metavar="TEMPLATE",
     callback=lambda ctx, param, value: _check_template(value),
-    help="Write each line through TEMPLATE, with fields {job} {rank} {stream} "
+    help="Write each line through TEMPLATE, with fields {job} {rank} {host} (where "
+    "the task ran: needs the job's R, as --label-by host) {stream} "
     "{time} (seconds since the job's submit) {timestamp} {line} {eol}, each with an "
     "optional format spec as flux jobs --format takes ({rank:>4}); \\n and "
     "\\t are newline and tab.",

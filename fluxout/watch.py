@@ -28,7 +28,7 @@ from fluxout.job import (
 )
 from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
-from fluxout.render.records import EventsRenderer, LinesRenderer
+from fluxout.render.records import EventsRenderer, LinesRenderer, names_host
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
 from fluxout.sources.base import IDLE, QUEUE, RESOURCES, Notice, Source
@@ -217,7 +217,7 @@ class _Job:
                 status_after=_status_after(req, out.terminal),
             ),
             origin="submit" if req.command == "lines" else "start",
-            label_by=req.label_by or "rank",
+            label_by=req.label_by or ("host" if names_host(req.template) else "rank"),
             on_hosts=req.hosts,
             hosts_option=_hosts_option(req),
             no_r=_no_r(self.source),
@@ -238,6 +238,8 @@ def _hosts_option(req: Request) -> str:
     """The option that needs to know where the tasks ran, as the error names it."""
     if req.label_by not in (None, "rank"):
         return f"--label-by {req.label_by}"
+    if names_host(req.template):
+        return "--format {host}"
     return "--hosts"
 
 

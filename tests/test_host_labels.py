@@ -290,3 +290,26 @@ def test_live_without_r(monkeypatch: pytest.MonkeyPatch) -> None:
         b"--label-by host needs the job's resource set R, which the job does not have "
         b"(it was never allocated)\n"
     )
+
+
+def test_lines_format_host(run: Run) -> None:
+    out, err, rc = run(
+        "lines", "--format", "{host:>6}|{rank}|{line}", "--grep", "task", HOSTS / "cyclic"
+    )
+    hosts = truth("cyclic")
+    expected = b"".join(
+        b"%6s|%d|%s" % (hosts[rank], rank, line) for rank, line in attach_lines("cyclic")
+    )
+    assert (out, err, rc) == (expected, b"", 0)
+
+
+def test_lines_format_host_without_r(run: Run) -> None:
+    out, err, rc = run("lines", "--format", "{host} {line}", FIXTURES / "hello")
+    assert (out, rc) == (b"", 1)
+    assert b"--format {host} needs the job's resource set R: there is no " in err
+
+
+def test_lines_hosts(run: Run) -> None:
+    out, _, rc = run("lines", "--json", "--hosts", "node4", HOSTS / "split-nodes")
+    assert rc == 0
+    assert [b'"rank":2' in x or b'"rank":3' in x for x in out.splitlines()] == [True, True]
