@@ -19,7 +19,7 @@ from fluxout.render.terminal import Terminal
 from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
 from tests.conftest import FIXTURES, Run
-from tests.fakeflux import FakeFlux
+from tests.fakeflux import GUEST, FakeFlux
 
 HOSTS = Path(__file__).parent / "data" / "hosts"
 CASES = sorted(p.name for p in HOSTS.iterdir() if (p / "R").is_file())
@@ -91,11 +91,10 @@ def test_stderr_is_labelled_by_host(run: Run) -> None:
 )
 def test_hosts_selects_tasks(run: Run, case: str, hostlist: str, tasks: str | None) -> None:
     from fluxout.hostlist import expand
+    from fluxout.idset import parse_idset
 
     wanted = {h.encode() for h in expand(hostlist)}
-    ranks = set(range(100)) if tasks is None else {int(t) for t in re.findall(r"\d+", tasks)}
-    if tasks == "0-6":
-        ranks = set(range(7))
+    ranks = set(range(100)) if tasks is None else set(parse_idset(tasks))
     hosts = truth(case)
     args = ["-t", tasks] if tasks is not None else []
     out, err, rc = run("cat", "-lq", "--hosts", hostlist, *args, "--stream", "stdout", HOSTS / case)
@@ -280,6 +279,16 @@ def test_live_host_labels(
     assert out == relabel(case, lambda rank, host: host + b": ")
     assert rc == 0
     assert [c for c in calls if c[1].endswith(".R")] == [("lookup", f"{fake.kvs}.R")]
+
+
+def test_live_r_through_job_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not the instance owner: the primary namespace is denied, job-info gives R."""
+    fake = FakeFlux(HOSTS / "cyclic", start_at=None, user=GUEST)
+    out, _, rc, calls = _live(
+        monkeypatch, fake, "cat", label=True, label_by="host", streams=frozenset({"stdout"})
+    )
+    assert (out, rc) == (relabel("cyclic", lambda rank, host: host + b": "), 0)
+    assert ("job_info_lookup", "R") in calls
 
 
 def test_live_without_r(monkeypatch: pytest.MonkeyPatch) -> None:
