@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import orjson
 
@@ -597,7 +597,6 @@ class JobOutput:
         to the selection (--hosts); then the output held until now."""
         if self._r is None:
             self._hosts_failed(self.opts.no_r)
-        assert self._r is not None
         try:
             hosts = HostMap.of(self._r, taskmap)
         except HostsError as exc:
@@ -620,7 +619,7 @@ class JobOutput:
         for chunk in held:
             self.feed("output", chunk)
 
-    def _hosts_failed(self, why: str) -> None:
+    def _hosts_failed(self, why: str) -> NoReturn:
         """The hosts cannot be known: this job's one error line (status 1)."""
         self._hosts_wanted = False
         self._held = []
