@@ -322,3 +322,46 @@ def test_lines_hosts(run: Run) -> None:
     out, _, rc = run("lines", "--json", "--hosts", "node4", HOSTS / "split-nodes")
     assert rc == 0
     assert [b'"rank":2' in x or b'"rank":3' in x for x in out.splitlines()] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("options", "data", "lane"),
+    [
+        # Host labels take the labelled fast lane, as rank labels do.
+        ({"label": True, "label_by": "host"}, "lines", "labelled"),
+        ({"label": True, "label_by": "host-rank", "timestamps": "rel"}, "lines", "labelled:rel"),
+        ({"hosts": ("node1",)}, "raw", "raw"),
+        # By host, a host's tasks' lines are assembled first, never mixed in mid-line.
+        ({"coalesce": True, "label_by": "host"}, "lines", None),
+        ({"coalesce": True, "label_by": "rank"}, "blocks", "blocks"),
+        ({"split": Path("d"), "label_by": "host"}, "lines", None),
+        ({"split": Path("d")}, "split", None),
+    ],
+)
+def test_plan(options: dict[str, Any], data: str, lane: str | None) -> None:
+    from fluxout.plan import Plan
+
+    plan = Plan.of(Request("cat", ["job"], **options), several=False)
+    assert (plan.data, plan.lane) == (data, lane)
+
+
+def test_host_labels_stay_on_the_fast_lane(monkeypatch: pytest.MonkeyPatch, run: Run) -> None:
+    """As many lines take the careful path with host labels as with rank
+    labels (each task's first event, to learn its route; its eof)."""
+    from fluxout.job import JobOutput
+
+    careful = JobOutput._careful
+    calls: list[int] = []
+
+    def counted(self: JobOutput, lineno: int, line: bytes) -> None:
+        calls.append(lineno)
+        careful(self, lineno, line)
+
+    monkeypatch.setattr(JobOutput, "_careful", counted)
+    counts = []
+    for how in (["-l"], ["--label-by", "host"], ["--label-by", "host-rank"]):
+        calls.clear()
+        show = run("cat", *how, "--stream", "stdout", HOSTS / "many-lines")
+        assert show[2] == 0 and show[0].count(b"\n") == 4 * 500
+        counts.append(len(calls))
+    assert counts[0] == counts[1] == counts[2] < 50

@@ -25,3 +25,4 @@ run_case cyclic -N4 -n8 --taskmap=cyclic sh -c 'echo "task $FLUX_TASK_RANK on $(
 run_case n3-t5 -N3 -n5 sh -c 'echo "rank $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
 flux resource list > $OUT/resource-list
 run_case split-nodes -N2 -n4 --requires=host:node[2,4] sh -c 'echo "task $FLUX_TASK_RANK on $(flux getattr hostname)"; sleep 1'
+run_case many-lines -N2 -n4 sh -c 'h=$(flux getattr hostname); for i in $(seq 500); do echo "task $FLUX_TASK_RANK on $h line $i"; done; sleep 1'
