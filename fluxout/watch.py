@@ -153,6 +153,7 @@ def _renderer(
             req.tasks,
             req.streams,
             label_by=req.label_by or "rank",
+            on_hosts=req.hosts,
         )
     fmt = LineFormat(
         label=req.label,

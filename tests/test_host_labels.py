@@ -365,3 +365,21 @@ def test_host_labels_stay_on_the_fast_lane(monkeypatch: pytest.MonkeyPatch, run:
         assert show[2] == 0 and show[0].count(b"\n") == 4 * 500
         counts.append(len(calls))
     assert counts[0] == counts[1] == counts[2] < 50
+
+
+@pytest.mark.parametrize(
+    ("how", "names", "last"),
+    [
+        ([], ["1.err", "1.out", "5.err", "5.out"], (5,)),
+        (["--label-by", "host"], ["node2.err", "node2.out"], (1, 5)),
+    ],
+)
+def test_split_hosts_files_only_for_their_tasks(
+    run: Run, tmp_path: Path, how: list[str], names: list[str], last: tuple[int, ...]
+) -> None:
+    """Every selected task gets its files, even empty; the others none."""
+    run("cat", "--split", tmp_path, "--hosts", "node2", "-q", *how, HOSTS / "cyclic")
+    assert sorted(p.name for p in (tmp_path / "cyclic").iterdir()) == names
+    assert (tmp_path / "cyclic" / names[-1]).read_bytes() == b"".join(
+        line for rank, line in attach_lines("cyclic") if rank in last
+    )

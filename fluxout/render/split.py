@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from fluxout.errors import FluxoutError
+from fluxout.hosts import HostMap
 from fluxout.idset import IdSet
 from fluxout.lines import Line
 from fluxout.render.output import LineFormat, Output, TextRenderer
@@ -240,8 +241,10 @@ class SplitRenderer(TextRenderer):
         tasks: IdSet | None = None,
         streams: frozenset[str] = frozenset(SUFFIX),
         label_by: str = "rank",
+        on_hosts: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(output, LineFormat(label_by=label_by))
+        self.on_hosts = on_hosts  # --hosts: only their tasks get files
         self.directory = directory
         self.job = job
         self.force = force
@@ -306,6 +309,12 @@ class SplitRenderer(TextRenderer):
 
     def set_tasks(self, ntasks: int) -> None:
         self.ntasks = ntasks
+
+    def set_hosts(self, hosts: HostMap) -> None:
+        super().set_hosts(hosts)
+        if self.on_hosts is not None:
+            on = hosts.tasks_on(self.on_hosts)
+            self.tasks = on if self.tasks is None else on.intersect(self.tasks)
 
     def _create_empty(self) -> None:
         """The files of selected tasks that wrote nothing, created empty; a
