@@ -33,23 +33,23 @@ _fluxout_options()
         ;;
     cat)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
-            --log-level -l --label --no-label -u --unbuffered \
-            --no-unbuffered --timestamps --head --tail --since --until \
-            --grep --include --exclude --highlight --coalesce --no-coalesce \
-            --split --force --no-force -E --show-events --no-show-events -X \
-            --show-exec --no-show-exec -w --wait-event -v --verbose \
-            --no-verbose -q --quiet --no-quiet --show-status \
+            --log-level --hosts -l --label --no-label --label-by -u \
+            --unbuffered --no-unbuffered --timestamps --head --tail --since \
+            --until --grep --include --exclude --highlight --coalesce \
+            --no-coalesce --split --force --no-force -E --show-events \
+            --no-show-events -X --show-exec --no-show-exec -w --wait-event \
+            -v --verbose --no-verbose -q --quiet --no-quiet --show-status \
             --no-show-status --redirected --no-redirected --wait --no-wait \
             -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
-            --log-level -l --label --no-label -u --unbuffered \
-            --no-unbuffered --timestamps --head --tail --since --until \
-            --grep --include --exclude --highlight --coalesce --no-coalesce \
-            --split --force --no-force -E --show-events --no-show-events -X \
-            --show-exec --no-show-exec -w --wait-event -v --verbose \
-            --no-verbose -q --quiet --no-quiet --show-status \
+            --log-level --hosts -l --label --no-label --label-by -u \
+            --unbuffered --no-unbuffered --timestamps --head --tail --since \
+            --until --grep --include --exclude --highlight --coalesce \
+            --no-coalesce --split --force --no-force -E --show-events \
+            --no-show-events -X --show-exec --no-show-exec -w --wait-event \
+            -v --verbose --no-verbose -q --quiet --no-quiet --show-status \
             --no-show-status --redirected --no-redirected -h --help
         ;;
     events)
@@ -59,8 +59,8 @@ _fluxout_options()
         ;;
     lines)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
-            --log-level --timestamps --head --tail --since --until --grep \
-            --include --exclude --redirected --no-redirected --json \
+            --log-level --hosts --timestamps --head --tail --since --until \
+            --grep --include --exclude --redirected --no-redirected --json \
             --no-json --format -f --follow --no-follow -h --help
         ;;
     esac
@@ -73,16 +73,16 @@ _fluxout_takes_value()
     cat)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
-            --log-level | --timestamps | --head | --tail | --since | \
-            --until | --grep | --include | --exclude | --highlight | \
-            --split | -w | --wait-event) return 0 ;;
+            --log-level | --hosts | --label-by | --timestamps | --head | \
+            --tail | --since | --until | --grep | --include | --exclude | \
+            --highlight | --split | -w | --wait-event) return 0 ;;
         esac ;;
     follow)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
-            --log-level | --timestamps | --head | --tail | --since | \
-            --until | --grep | --include | --exclude | --highlight | \
-            --split | -w | --wait-event) return 0 ;;
+            --log-level | --hosts | --label-by | --timestamps | --head | \
+            --tail | --since | --until | --grep | --include | --exclude | \
+            --highlight | --split | -w | --wait-event) return 0 ;;
         esac ;;
     events)
         case $2 in
@@ -92,8 +92,9 @@ _fluxout_takes_value()
     lines)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
-            --log-level | --timestamps | --head | --tail | --since | \
-            --until | --grep | --include | --exclude | --format) return 0 ;;
+            --log-level | --hosts | --timestamps | --head | --tail | \
+            --since | --until | --grep | --include | --exclude | \
+            --format) return 0 ;;
         esac ;;
     esac
     return 1
@@ -111,6 +112,8 @@ _fluxout_values()
     cat:-L | cat:--log-level | follow:-L | follow:--log-level | events:-L | \
         events:--log-level | lines:-L | lines:--log-level)
         _fluxout_words 'fatal emerg alert crit error err warn warning notice info debug trace 0 1 2 3 4 5 6 7' "$3" ;;
+    cat:--label-by | follow:--label-by)
+        _fluxout_words 'rank host host-rank' "$3" ;;
     cat:--timestamps | follow:--timestamps | lines:--timestamps)
         _fluxout_words 'abs rel delta' "$3" ;;
     cat:--split | follow:--split)

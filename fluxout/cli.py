@@ -79,6 +79,25 @@ class TasksType(click.ParamType["IdSet | None"]):
             self.fail(str(exc), param, ctx)
 
 
+class HostlistType(click.ParamType["tuple[str, ...]"]):
+    """An RFC 29 hostlist (node[1-4,7]): the hosts it names."""
+
+    name = "HOSTLIST"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        from fluxout.hostlist import HostlistError, expand
+
+        try:
+            hosts = tuple(expand(str(value)))
+        except HostlistError as exc:
+            self.fail(str(exc), param, ctx)
+        if not hosts:
+            self.fail("the hostlist names no host", param, ctx)
+        return hosts
+
+
 class LogLevelType(click.ParamType[int]):
     name = "LEVEL"
 
@@ -372,6 +391,18 @@ line_options = bundle(
 )
 
 
+# Where tasks ran: select them by host (cat, follow, lines).
+host_options = bundle(
+    click.option(
+        "--hosts",
+        type=HostlistType(),
+        default=None,
+        help="Only the tasks that ran on these hosts (a hostlist such as "
+        "node[2-3]); with -t, the tasks in both. Needs the job's R, as --label-by host.",
+    ),
+)
+
+
 # Options of the commands that show job output as a terminal would.
 show_options = bundle(
     click.option(
@@ -457,6 +488,15 @@ label_options = bundle(
         "--label/--no-label",
         is_flag=True,
         help="Prefix each line with its task rank, 'R: '.",
+    ),
+    click.option(
+        "--label-by",
+        type=click.Choice(["rank", "host", "host-rank"]),
+        default=None,
+        help="What labels name: the task's rank ('3: '), the host it ran on "
+        "('node12: ') or both ('node12[3]: '); implies -l. With --coalesce, "
+        "the blocks are of hosts; with --split, the files are DIR/JOB/HOST.out. "
+        "Hosts need the job's R (a saved job: the file R beside its eventlogs).",
     ),
     click.option(
         "-u",
@@ -566,6 +606,8 @@ PARAMETERS = {
     "-L": "log_level",
     "-q": "quiet",
     "-v": "verbose",
+    "--label-by": "label_by",
+    "--hosts": "hosts",
 }
 
 
@@ -598,6 +640,7 @@ def cli() -> None:
 @cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
+@host_options
 @label_options
 @line_options
 @show_options
@@ -614,8 +657,16 @@ def cat(jobs: tuple[str, ...], stream: str, wait: bool, **kw: Any) -> None:
                 f"{option} is for a job waited for: it cannot be used without --wait"
             )
     _run(
-        _request("cat", jobs, streams=_streams(stream), follow=wait, **kw),
+        _request("cat", jobs, streams=_streams(stream), follow=wait, **_label_by(kw)),
     )
+
+
+def _label_by(kw: dict[str, Any]) -> dict[str, Any]:
+    """--label-by implies -l, except where the blocks (--coalesce) or the
+    files (--split) name the tasks themselves."""
+    if kw.get("label_by") is not None and not kw.get("coalesce") and kw.get("split") is None:
+        kw["label"] = True
+    return kw
 
 
 def _given(name: str) -> bool:
@@ -627,6 +678,7 @@ def _given(name: str) -> bool:
 @cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
+@host_options
 @label_options
 @line_options
 @show_options
@@ -643,7 +695,7 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     it; on a terminal a status line says what they lack.
     """
     _run(
-        _request("follow", jobs, streams=_streams(stream), follow=True, **kw),
+        _request("follow", jobs, streams=_streams(stream), follow=True, **_label_by(kw)),
     )
 
 
@@ -706,6 +758,7 @@ def events(
 @cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
+@host_options
 @line_options
 @redirect_options
 @click.option(
@@ -722,7 +775,8 @@ def events(
     default=None,
     metavar="TEMPLATE",
     callback=lambda ctx, param, value: _check_template(value),
-    help="Write each line through TEMPLATE, with fields {job} {rank} {stream} "
+    help="Write each line through TEMPLATE, with fields {job} {rank} {host} (where "
+    "the task ran: needs the job's R, as --label-by host) {stream} "
     "{time} (seconds since the job's submit) {timestamp} {line} {eol}, each with an "
     "optional format spec as flux jobs --format takes ({rank:>4}); \\n and "
     "\\t are newline and tab.",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from fluxout.eventlog import Log, Redirect
+from fluxout.hosts import HostMap
 from fluxout.idset import IdSet
 from fluxout.lines import Line
 
@@ -106,6 +107,9 @@ class Collector:
         pass  # only --coalesce, which the library does not do, completes lines here
 
     def set_tasks(self, ntasks: int) -> None:
+        pass
+
+    def set_hosts(self, hosts: HostMap) -> None:
         pass
 
     # -- messages ---------------------------------------------------------

@@ -10,8 +10,11 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
+import orjson
+
+from fluxout.errors import FluxoutError
 from fluxout.eventlog import (
     Data,
     Event,
@@ -27,11 +30,13 @@ from fluxout.eventlog import (
 )
 from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter, window_misses
+from fluxout.hostlist import compress
+from fluxout.hosts import HostMap, HostsError
 from fluxout.idset import IdSet
 from fluxout.jobstate import JobState
 from fluxout.lane import FastLane, Route
 from fluxout.lines import Line, LineAssembler
-from fluxout.sources.base import QUEUE, Notice
+from fluxout.sources.base import QUEUE, RESOURCES, Notice
 from fluxout.sources.redirected import Redirected
 from fluxout.status import (
     PendingStatus,
@@ -67,6 +72,7 @@ class Renderer(Protocol):
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None: ...
     def end(self, stream: str, ranks: IdSet) -> None: ...
     def set_tasks(self, ntasks: int) -> None: ...
+    def set_hosts(self, hosts: HostMap) -> None: ...
     def log(self, rec: Log, zero: float, verbose: bool = False) -> None: ...
     def redirect(self, rec: Redirect) -> None: ...
     def label_as(self, stream: str, rank: int, name: str) -> None: ...
@@ -118,6 +124,18 @@ class OutputOptions:
     # Read the files a redirect event names, where they can be read, as
     # the stream's data (cat, follow, lines; --no-redirected: only say so).
     redirected: bool = False
+    # Where each task ran (fluxout.hosts): lines labelled by "rank", "host"
+    # or "host-rank", and only the tasks on these hosts (--hosts; None: all).
+    label_by: str = "rank"
+    on_hosts: tuple[str, ...] | None = None
+    # For the one line that says the hosts cannot be known: the option
+    # that needs them, and where the job's R would be.
+    hosts_option: str = "--label-by host"
+    no_r: str = "the job's resource set (R) is not available"
+
+    @property
+    def hosts_wanted(self) -> bool:
+        return self.label_by != "rank" or self.on_hosts is not None
 
 
 class Selection:
@@ -277,6 +295,14 @@ class JobOutput:
         self._tasks_told = False  # -t selects none of the job's tasks: said
         self._fed = True  # anything fed since the last idle
         self.redirected = self._redirected() if opts.redirected else None
+        # Host labels and --hosts: the job's R (from the source) and, once
+        # shell.start gives the taskmap, each task's host. Until then the
+        # output is held, so that no line goes out without its host.
+        self._hosts_wanted = opts.hosts_wanted
+        self._r: bytes | None = None
+        self._r_given = False  # the source said what R it has
+        self.hosts: HostMap | None = None
+        self._held: list[bytes | Notice] = []
 
     def _redirected(self) -> Redirected:
         """The reader of the files the job's output went to. A saved job
@@ -316,6 +342,18 @@ class JobOutput:
                 self.pending.queue_state(chunk)
             return
         self._fed = True
+        if eventlog == RESOURCES:
+            self._r = chunk if isinstance(chunk, bytes) and chunk else None
+            self._r_given = True
+            return
+        if eventlog == "output" and self._hosts_wanted and self.hosts is None:
+            self._held.append(chunk)
+            # Without R, or without an exec eventlog, the hosts never come:
+            # said at the first task output (follow would wait for ever).
+            hopeless = (self._r_given and self._r is None) or not self.has_exec
+            if hopeless and _holds_data(self._held):
+                self._hosts_failed(self.opts.no_r if self._r is None else self._no_taskmap())
+            return
         if self._saved_wait is not None:
             self._saved_wait = None
             self.out.status("")  # the file grew: its output goes where the status was
@@ -458,6 +496,16 @@ class JobOutput:
         ``complete`` is False when the source failed part way (the instance
         went away): then the job's end is unknown and no summary is given.
         """
+        if complete and self._hosts_wanted and self.hosts is None:
+            self._lines("exec", self.splitters["exec"].end())  # its shell.start may be last
+            if self.hosts is None and _holds_data(self._held):
+                self._hosts_failed(self.opts.no_r if self._r is None else self._no_taskmap())
+            # No task wrote anything to label (their shells never started
+            # them: no shell.start): the shell's messages go out as they are.
+            self._hosts_wanted = False
+            held, self._held = self._held, []
+            for chunk in held:
+                self.feed("output", chunk)
         self.lane.spill()
         for eventlog, splitter in self.splitters.items():
             self._lines(eventlog, splitter.end())
@@ -473,6 +521,12 @@ class JobOutput:
             return ExitStatus.ERROR
         self._tell_window()
         return self._status()
+
+    def _no_taskmap(self) -> str:
+        what = "the job shell's taskmap (the exec eventlog's shell.start event)"
+        if not self.has_exec:
+            return f"{what}: there is no exec eventlog"
+        return f"{what}: the exec eventlog has none"
 
     def _tell_window(self) -> None:
         """One warning when --since/--until lay outside all the job's lines."""
@@ -531,6 +585,8 @@ class JobOutput:
         if event.name == "shell.start" and self.redirected is not None:
             self.redirected.taskmap(event.context.get("taskmap"))
         self._ran = self._ran or event.name == "complete"
+        if event.name == "shell.start" and self._hosts_wanted and self.hosts is None:
+            self._learn_hosts(event.context.get("taskmap"))
         zero = self.zero if self.zero is not None else event.timestamp
         if event.name == "log":
             head = exec_log_head(event, zero)
@@ -538,6 +594,39 @@ class JobOutput:
                 self.out.exec_log("" if self.attach.quiet else head, event.context["data"])
         elif self.attach.show_exec:
             self.out.job_event(*format_event(event, "exec", zero))
+
+    def _learn_hosts(self, taskmap: object) -> None:
+        """Each task's host, from R and the taskmap: to the renderer, and
+        to the selection (--hosts); then the output held until now."""
+        if self._r is None:
+            self._hosts_failed(self.opts.no_r)
+        try:
+            hosts = HostMap.of(self._r, taskmap)
+        except HostsError as exc:
+            self._hosts_failed(str(exc))
+        self.hosts = hosts
+        self.out.set_hosts(hosts)
+        if self.opts.on_hosts is not None:
+            tasks = hosts.tasks_on(self.opts.on_hosts)
+            if self.opts.tasks is not None:
+                tasks = tasks.intersect(self.opts.tasks)
+            self.select = Selection(tasks)
+            if not tasks:
+                on = compress(dict.fromkeys(self.opts.on_hosts))
+                self.out.warning(
+                    f"{self.label}: warning: --hosts {on} selects no task of the job "
+                    f"(its hosts: {compress(hosts.hosts)})"
+                )
+        self.lane.forget()  # labels and routes are learnt again
+        held, self._held = self._held, []
+        for chunk in held:
+            self.feed("output", chunk)
+
+    def _hosts_failed(self, why: str) -> NoReturn:
+        """The hosts cannot be known: this job's one error line (status 1)."""
+        self._hosts_wanted = False
+        self._held = []
+        raise FluxoutError(self.label, f"{self.opts.hosts_option} needs {why}")
 
     def _seen_span(self, low: float, high: float) -> None:
         """Lines written from low to high were chosen from (--since/--until)."""
@@ -698,6 +787,21 @@ class JobOutput:
         else:
             why = "no main eventlog, and no complete event in the exec eventlog"
         return f"{why}: the job's exit status is unknown (exiting 0)"
+
+
+def _holds_data(chunks: list[bytes | Notice]) -> bool:
+    """Whether held output eventlog bytes hold a data event (a task's output)."""
+    text = b"".join(c for c in chunks if isinstance(c, bytes))
+    for line in text.split(b"\n"):
+        if b"data" not in line:
+            continue
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(event, dict) and event.get("name") == "data":
+            return True
+    return False
 
 
 def _missing(count: int, ended: set[int]) -> IdSet:

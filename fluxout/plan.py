@@ -97,6 +97,8 @@ def given(req: Request) -> list[str]:
         "-L": req.log_level < 7,
         "-q": req.quiet,
         "-v": req.verbose,
+        "--label-by": req.label_by is not None,
+        "--hosts": req.hosts is not None,
     }
     return [option for option, on in used.items() if on]
 
@@ -109,6 +111,8 @@ def conflict(req: Request) -> Conflict | None:
             for other in options:
                 if other in others:
                     return Conflict(option, does, other)
+    if req.coalesce and req.label_by == "host-rank":
+        return Conflict("--coalesce", "names the ranks or hosts itself", "--label-by host-rank")
     if req.force and req.split is None:
         return Conflict("--force", "replaces the files of --split", "--split", needs=True)
     if req.command == "events" and "output" not in req.eventlogs:
@@ -176,14 +180,17 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
         return "events"
     if req.command == "lines":
         return "lines"
+    by_host = req.label_by in ("host", "host-rank")
     if req.split is not None:
         # The split files hold the lines that pass the filters, or else
-        # exactly the bytes each task wrote.
-        return "lines" if filters else "split"
+        # exactly the bytes each task wrote; a host's file, its tasks'
+        # whole lines (two tasks never mix in mid-line).
+        return "lines" if filters or by_host else "split"
     if req.unbuffered:
         return "event" if req.label else "raw"
-    if req.coalesce and not req.follow and not filters:
-        # Whole outputs are compared: no line needs assembling.
+    if req.coalesce and not req.follow and not filters and not by_host:
+        # Whole outputs are compared: no line needs assembling (by host,
+        # a host's tasks' lines are, so that they never mix in mid-line).
         return "blocks"
     decorated = req.label or req.timestamps or several or req.coalesce or highlight
     return "lines" if decorated or filters else "raw"

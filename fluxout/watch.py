@@ -29,10 +29,10 @@ from fluxout.job import (
 )
 from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
-from fluxout.render.records import EventsRenderer, LinesRenderer
+from fluxout.render.records import EventsRenderer, LinesRenderer, names_host
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
-from fluxout.sources.base import IDLE, QUEUE, Notice, Source
+from fluxout.sources.base import IDLE, QUEUE, RESOURCES, Notice, Source
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -66,6 +66,11 @@ class Request:
     force: bool = False  # --split: replace files in an existing job directory
     coalesce: bool = False
     template: str | None = None  # lines --format
+    # Where tasks ran (fluxout.hosts): labels by "rank", "host" or
+    # "host-rank" (None: not asked, as rank), and --hosts, the hosts whose
+    # tasks are shown (None: all).
+    label_by: str | None = None
+    hosts: tuple[str, ...] | None = None
     # As flux job attach's options (follow, cat): -E, -X, -w, -v, -q, --show-status.
     show_events: bool = False
     show_exec: bool = False
@@ -144,7 +149,14 @@ def _renderer(
 
         assert req.split is not None
         return SplitRenderer(
-            output, req.split, split_job_name(job), req.force, req.tasks, req.streams
+            output,
+            req.split,
+            split_job_name(job),
+            req.force,
+            req.tasks,
+            req.streams,
+            label_by=req.label_by or "rank",
+            on_hosts=req.hosts,
         )
     fmt = LineFormat(
         label=req.label,
@@ -152,6 +164,7 @@ def _renderer(
         prefix=f"{job_short_name(job)}: " if several else "",
         pad=output.terminal.stdout_tty and output.color[0],
         highlight=list(req.highlight) if plan.highlight else [],
+        label_by=req.label_by or "rank",
     )
     style = JOB_PALETTE[index % len(JOB_PALETTE)]
     if plan.renderer == "coalesce":
@@ -211,6 +224,10 @@ class _Job:
             ),
             origin="submit" if req.command == "lines" else "start",
             redirected=req.redirected,
+            label_by=req.label_by or ("host" if names_host(req.template) else "rank"),
+            on_hosts=req.hosts,
+            hosts_option=_hosts_option(req),
+            no_r=_no_r(self.source),
         )
         eventlogs = self.source.eventlogs
         self.pipeline = JobOutput(
@@ -222,6 +239,29 @@ class _Job:
             label=job_label(self.source, arg),
             saved=_saved_files(self.source),
         )
+
+
+def _hosts_option(req: Request) -> str:
+    """The option that needs to know where the tasks ran, as the error names it."""
+    if req.label_by not in (None, "rank"):
+        return f"--label-by {req.label_by}"
+    if names_host(req.template):
+        return "--format {host}"
+    return "--hosts"
+
+
+def _no_r(source: Source) -> str:
+    """What the job's hosts would be read from, when its R is missing."""
+    from fluxout.sources.file import PathSource, StdinSource
+
+    what = "the job's resource set R"
+    save = "flux job info JOBID R > DIR/R saves it"
+    if isinstance(source, PathSource) and source.path.is_dir():
+        return f"{what}: there is no {source.path / 'R'} beside its eventlogs ({save})"
+    if isinstance(source, (PathSource, StdinSource)):
+        lone = "which a lone eventlog does not hold: read the job's directory, with R in it"
+        return f"{what}, {lone} ({save})"
+    return f"{what}, which the job does not have (it was never allocated)"
 
 
 def _job_failed(
@@ -248,6 +288,8 @@ def _wanted(job: _Job) -> frozenset[str]:
     """What a job's reader asks its source for: the eventlogs, and the
     queue's state while a pending job's status line may show."""
     wanted = frozenset(("main", "exec", "output"))
+    if job.pipeline.opts.hosts_wanted:
+        wanted |= {RESOURCES}
     return wanted | {QUEUE} if job.pipeline.pending is not None else wanted
 
 

@@ -201,8 +201,13 @@ class FakeFlux:
         self.main = Eventlog(main_bytes, t0)
         self.released = math.inf
         self.clean = math.inf
+        # job.<kvs>.R, when the case saved it (flux job info ID R): there from alloc on.
+        self.r = (case / "R").read_bytes() if (case / "R").is_file() else None
+        self.allocated = math.inf
         for line, stamp in zip(main_bytes.splitlines(), self.main.times, strict=True):
             event = orjson.loads(line)
+            if event["name"] == "alloc":
+                self.allocated = stamp
             if event["name"] == "release" and event.get("context", {}).get("final"):
                 self.released = stamp
             elif event["name"] == "clean":
@@ -258,10 +263,15 @@ class FakeFlux:
     def _primary(self, key: str, t: float) -> bytes | None:
         if key == f"{self.kvs}.eventlog":
             return self.main.at(t)
+        if key == f"{self.kvs}.R":
+            return self._r_at(t)
         for guest_key in ("output", "exec.eventlog"):
             if key == f"{self.kvs}.guest.{guest_key}":
                 return self._through_symlink(guest_key, t)
         return None
+
+    def _r_at(self, t: float) -> bytes | None:
+        return self.r if self.r is not None and t >= self.allocated else None
 
     # the Boundary protocol
 
@@ -301,6 +311,8 @@ class FakeFlux:
         t = self.now()
         if key == "eventlog":
             return self.main.at(t)
+        if key == "R":
+            return self._r_at(t)
         if key.startswith("guest."):
             return self._through_symlink(key[len("guest.") :], t)
         return None

@@ -12,6 +12,11 @@ set that wrote it, the stream named too on a terminal that shows both::
 ``follow --coalesce`` works line by line: the n-th line of every task is
 held until each task has written its n-th line (or a short while has
 passed), then each distinct text is printed once as ``[0-3,5]: text``.
+
+By host (``--label-by host``), as dshbak: a host's output is the lines of
+its tasks, and a block (or line) is headed by a hostlist, ``node[1-4,7]``.
+Lines are assembled first then (the plan says so), so that two tasks of
+one host never mix in mid-line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+from fluxout.hostlist import compress
+from fluxout.hosts import HostMap
 from fluxout.idset import IdSet
 from fluxout.lines import Line
 from fluxout.render.blocks import Store, TaskOutputs
@@ -65,9 +72,35 @@ class CoalesceRenderer(TextRenderer):
         self._held = 0
         self._count: dict[tuple[str, int], int] = defaultdict(int)
         self._ranks: set[int] = set()
+        # By host: the units are hosts (node ids), not tasks; how many ran tasks.
+        self._by_host: HostMap | None = None
+        self._nhosts = 0
 
     def set_tasks(self, ntasks: int) -> None:
         self.ntasks = ntasks
+
+    def set_hosts(self, hosts: HostMap) -> None:
+        super().set_hosts(hosts)
+        if self.fmt.label_by == "host":
+            self._by_host = hosts
+            self._nhosts = len(set(hosts.nodes))
+
+    def _unit(self, rank: int) -> int:
+        """What outputs are compared by: a task's rank, or its host's node id."""
+        hosts = self._by_host
+        if hosts is None:
+            return rank
+        node = hosts.node(rank)
+        return node if node is not None else len(hosts.hosts) + rank
+
+    def _names(self, units: IdSet) -> str:
+        """A header's rank set, or hostlist."""
+        hosts = self._by_host
+        if hosts is None:
+            return units.format()
+        count = len(hosts.hosts)
+        names = [hosts.hosts[u] if u < count else f"task{u - count}" for u in units]
+        return compress(names)
 
     # -- cat: whole outputs ---------------------------------------------
 
@@ -82,16 +115,18 @@ class CoalesceRenderer(TextRenderer):
         """Lines (when filters choose them): each task's, a batch at a time."""
         batch: dict[tuple[str, int], list[bytes]] = {}
         outputs = self._outputs
+        unit = self._unit
         for line in lines:
-            key = (line.stream, line.rank)
+            rank = unit(line.rank)
+            key = (line.stream, rank)
             pieces = batch.get(key)
             if pieces is None:
                 pieces = batch[key] = []
             if len(line.text) >= HUGE_LINE:  # not copied to add its newline
                 if pieces:
-                    outputs[line.stream].add(((line.rank, line.rank),), b"".join(pieces))
+                    outputs[line.stream].add(((rank, rank),), b"".join(pieces))
                     pieces.clear()
-                outputs[line.stream].add(((line.rank, line.rank),), line.text)
+                outputs[line.stream].add(((rank, rank),), line.text)
             else:
                 pieces.append(line.text)
             pieces.append(b"\n")
@@ -101,7 +136,7 @@ class CoalesceRenderer(TextRenderer):
     def _header(self, fd: int, stream: str, ranks: IdSet) -> bytes:
         prefix = self.own(fd, self.prefix)
         name = f" {stream}" if self.name_streams else ""
-        header = f"{RULE}\n{prefix}{ranks.format()}{name}\n{RULE}\n"
+        header = f"{RULE}\n{prefix}{self.own(fd, self._names(ranks))}{name}\n{RULE}\n"
         if self.color[fd]:
             header = paint(header, "bold", True)
         return own_bytes(header)
@@ -125,11 +160,13 @@ class CoalesceRenderer(TextRenderer):
             self._add_lines(lines)
             return
         pending, since, cost, count = self._pending, self._since, self._cost, self._count
+        unit = self._unit
         for line in lines:
+            rank = unit(line.rank)
             if not self.ntasks:
-                self._ranks.add(line.rank)
-            n = count[(line.stream, line.rank)]
-            count[(line.stream, line.rank)] = n + 1
+                self._ranks.add(rank)
+            n = count[(line.stream, rank)]
+            count[(line.stream, rank)] = n + 1
             key = (line.stream, n)
             groups = pending.get(key)
             if groups is None:
@@ -138,10 +175,10 @@ class CoalesceRenderer(TextRenderer):
                 cost[key] = 0
             ranks = groups.get(line.text)
             if ranks is None:
-                groups[line.text] = [line.rank]
+                groups[line.text] = [rank]
                 add = len(line.text) + TEXT_COST
             else:
-                ranks.append(line.rank)
+                ranks.append(rank)
                 add = RANK_COST
             cost[key] += add
             self._held += add
@@ -149,14 +186,14 @@ class CoalesceRenderer(TextRenderer):
 
     def _group_label(self, fd: int, ranks: list[int]) -> bytes:
         ids = IdSet.of(ranks)
-        text = f"{self.own(fd, self.prefix)}{ids.format()}: "
+        text = self.own(fd, f"{self.prefix}{self._names(ids)}: ")
         if self.color[fd]:
             text = paint(text, rank_style(ids.first, "stdout" if fd == 0 else "stderr"), True)
         return own_bytes(text)
 
     def _release(self, final: bool) -> None:
         now = time.monotonic()
-        expected = self.ntasks or len(self._ranks)
+        expected = self._nhosts or self.ntasks or len(self._ranks)
         over = len(self._pending) - MAX_HELD  # how many must go now, waiting or not
         for key in sorted(self._pending, key=lambda k: (k[1], k[0])):
             groups = self._pending[key]

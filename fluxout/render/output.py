@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from fluxout.eventlog import Log, Redirect
-from fluxout.idset import IdSet
+from fluxout.hosts import HostMap
+from fluxout.idset import IdSet, IdsetError, parse_rank
 from fluxout.lines import Line
 from fluxout.render.escape import escape_controls, escape_json, own_bytes
 from fluxout.render.sink import STDERR, STDOUT, Sink
@@ -66,6 +67,10 @@ class LineFormat:
     timestamps: str | None = None  # "abs", "rel" or "delta"
     prefix: str = ""  # the job, when several are shown at once
     pad: bool = False  # right-align labels to the widest rank (terminal only)
+    # What a label names: the task's "rank" (3: ), its "host" (node12: ) or
+    # both ("host-rank", node12[3]: ); host labels take their colour from
+    # the host.
+    label_by: str = "rank"
     highlight: list[re.Pattern[bytes]] = field(default_factory=list)
 
     @property
@@ -98,6 +103,8 @@ class TextRenderer:
         self.prefix = self.fmt.prefix
         self.job_style = job_style
         self.width = 0  # label width when padding
+        self.ntasks = 0
+        self.hosts: HostMap | None = None  # each task's host, once known
         self._labels: dict[tuple[int, str | int], bytes] = {}
         # Ranks whose lines are labelled otherwise (a redirected file that
         # several tasks shared: its lines go under its lowest rank).
@@ -152,23 +159,59 @@ class TextRenderer:
 
     def set_tasks(self, ntasks: int) -> None:
         """The job's task count is known: pad labels to its widest rank."""
+        self.ntasks = ntasks
         if self.fmt.pad and ntasks > 0:
-            width = len(str(ntasks - 1))
+            width = self._label_width()
             if width != self.width:
                 self.width = width
                 self._labels.clear()
 
+    def set_hosts(self, hosts: HostMap) -> None:
+        """Each task's host is known: labels by host are made from now on."""
+        self.hosts = hosts
+        if self.fmt.pad:
+            self.width = self._label_width()
+        self._labels.clear()
+
+    def _label_width(self) -> int:
+        """The widest label name (padded labels): of a rank, or of a host."""
+        hosts = self.hosts
+        if hosts is None or self.fmt.label_by == "rank":
+            return len(str(self.ntasks - 1)) if self.ntasks > 0 else 0
+        return max((len(self._label_name(rank)) for rank in range(len(hosts.nodes))), default=0)
+
+    def _label_name(self, rank: str | int) -> str:
+        """What a label says of a task (or of an event's idset string)."""
+        hosts = self.hosts
+        by = self.fmt.label_by
+        if hosts is None or by == "rank":
+            return str(rank)
+        if isinstance(rank, int):
+            host = hosts.host(rank)
+        else:
+            host = hosts.hostlist(parse_rank(rank)) if _is_idset(rank) else None
+        if host is None:
+            return str(rank)  # a task the taskmap does not hold
+        return host if by == "host" else f"{host}[{str(rank).strip('[]')}]"
+
     def label(self, fd: int, rank: str | int) -> bytes:
-        """The ``R: `` label for a rank (or an idset string), cached."""
+        """The ``R: `` label for a rank (or an idset string), cached; by
+        host, ``node12: `` or ``node12[3]: ``, coloured by the host."""
         key = (fd, rank)
         label = self._labels.get(key)
         if label is None:
+            # A redirected file of several ranks is labelled by their idset.
             rank = self._label_as.get(key, rank)
-            text = f"{rank:>{self.width}}: " if self.width else f"{rank}: "
-            if isinstance(rank, str):  # an event's idset, which may hold whitespace
+            name = self._label_name(rank)
+            text = f"{name:>{self.width}}: " if self.width else f"{name}: "
+            if isinstance(rank, str) or self.hosts is not None:
+                # an event's idset, which may hold whitespace; a host's name
                 text = self.own(fd, text)
             if self.color[fd]:
                 first = rank if isinstance(rank, int) else _first_rank(rank)
+                if self.hosts is not None and self.fmt.label_by != "rank":
+                    node = self.hosts.node(first)
+                    first = node if node is not None else first
                 text = paint(text, rank_style(first, "stdout" if fd == 0 else "stderr"), True)
             label = self._labels[key] = text.encode()
         return label
@@ -340,6 +383,14 @@ class TextRenderer:
     def close(self) -> None:
         self._clear_status()
         self.sink.flush()
+
+
+def _is_idset(text: str) -> bool:
+    try:
+        parse_rank(text)
+    except IdsetError:
+        return False
+    return True
 
 
 def _first_rank(idset: str) -> int:

@@ -28,7 +28,7 @@ from fluxout.render.output import Output, TextRenderer
 from fluxout.render.sink import STDOUT
 from fluxout.render.styles import STYLES, paint, rank_style
 
-TEMPLATE_FIELDS = ("job", "rank", "stream", "time", "timestamp", "line", "eol")
+TEMPLATE_FIELDS = ("job", "rank", "host", "stream", "time", "timestamp", "line", "eol")
 
 
 class TemplateError(ValueError):
@@ -38,6 +38,7 @@ class TemplateError(ValueError):
 # A value of each field's type, to check a format spec up front.
 _SAMPLES: dict[str, object] = {
     "job": "",
+    "host": "",
     "rank": 0,
     "stream": "",
     "time": 0.0,
@@ -102,6 +103,16 @@ def _spec(name: str, spec: str, fields: dict[str, bytes], line: Line, zero: floa
     return format(value, spec).encode("utf-8", "surrogateescape")
 
 
+def names_host(template: str | None) -> bool:
+    """Whether a --format template shows each line's host (which needs the job's R)."""
+    if template is None:
+        return False
+    try:
+        return any(name == "host" for name, _, _ in compile_template(template))
+    except TemplateError:
+        return False
+
+
 def line_record(job: str, line: Line) -> dict[str, object]:
     record: dict[str, object] = {
         "job": job,
@@ -146,14 +157,22 @@ class LinesRenderer(RecordRenderer):
     def json_job(self) -> str | None:
         return self.job if self.json and self.template is None else None
 
+    def _host(self, rank: int) -> bytes:
+        """{host}: the task's host, once the job's R and taskmap gave it."""
+        hosts = self.hosts
+        host = hosts.host(rank) if hosts is not None else None
+        return own_bytes(self.own(STDOUT, host)) if host is not None else b""
+
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
         if self.template is not None:
             job_bytes = own_bytes(self.own(STDOUT, self.job))
+            host = self._host
             for line in lines:
                 fields = {
                     "job": job_bytes,
                     "rank": str(line.rank).encode(),
+                    "host": host(line.rank),
                     "stream": line.stream.encode(),
                     "time": f"{line.timestamp - (zero or 0.0):.3f}".encode(),
                     "timestamp": f"{line.timestamp:.6f}".encode(),

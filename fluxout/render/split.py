@@ -24,9 +24,10 @@ from functools import cache
 from pathlib import Path
 
 from fluxout.errors import FluxoutError
+from fluxout.hosts import HostMap
 from fluxout.idset import IdSet
 from fluxout.lines import Line
-from fluxout.render.output import Output, TextRenderer
+from fluxout.render.output import LineFormat, Output, TextRenderer
 
 SUFFIX = {"stdout": "out", "stderr": "err"}
 
@@ -239,8 +240,11 @@ class SplitRenderer(TextRenderer):
         force: bool = False,
         tasks: IdSet | None = None,
         streams: frozenset[str] = frozenset(SUFFIX),
+        label_by: str = "rank",
+        on_hosts: tuple[str, ...] | None = None,
     ) -> None:
-        super().__init__(output)
+        super().__init__(output, LineFormat(label_by=label_by))
+        self.on_hosts = on_hosts  # --hosts: only their tasks get files
         self.directory = directory
         self.job = job
         self.force = force
@@ -256,10 +260,15 @@ class SplitRenderer(TextRenderer):
         self._names: dict[tuple[str, int], str] = {}
 
     def _name(self, stream: str, rank: int) -> str:
+        """A task's file: RANK.out, or by host HOST.out (HOST[RANK].out)."""
         key = (stream, rank)
         name = self._names.get(key)
         if name is None:
-            name = self._names[key] = f"{rank}.{SUFFIX[stream]}"
+            base = self._label_name(rank)
+            if not safe_component(base) or base.startswith("."):
+                # A host's name from R that is no file name: its rank's file.
+                base = str(rank)
+            name = self._names[key] = f"{base}.{SUFFIX[stream]}"
         return name
 
     def split(self, stream: str, ranks: IdSet, data: bytes) -> None:
@@ -300,6 +309,12 @@ class SplitRenderer(TextRenderer):
 
     def set_tasks(self, ntasks: int) -> None:
         self.ntasks = ntasks
+
+    def set_hosts(self, hosts: HostMap) -> None:
+        super().set_hosts(hosts)
+        if self.on_hosts is not None:
+            on = hosts.tasks_on(self.on_hosts)
+            self.tasks = on if self.tasks is None else on.intersect(self.tasks)
 
     def _create_empty(self) -> None:
         """The files of selected tasks that wrote nothing, created empty; a

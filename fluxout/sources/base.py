@@ -13,6 +13,10 @@ IDLE = "idle"
 # waits for resources, when it is wanted (for the status line), as JSON
 # ``{"queue": NAME, "stopped": BOOL}``.
 QUEUE = "queue"
+# Not an eventlog: the job's resource set (R, RFC 20 JSON), given once
+# before the exec eventlog when it is wanted (for host labels); empty bytes
+# when the source has none.
+RESOURCES = "R"
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,8 @@ class Source(Protocol):
     for the consumer to decide whether the job is over.  In place of bytes
     it may yield a ``Notice`` about that eventlog.  A live source also
     yields ``(QUEUE, json)`` now and then while the job waits for resources,
-    when QUEUE is in ``wanted``.
+    when QUEUE is in ``wanted``, and every source gives ``(RESOURCES, R)``
+    once, before the exec eventlog, when RESOURCES is in ``wanted``.
     """
 
     name: str  # the job as shown in messages: a path, or a jobid in f58

@@ -16,7 +16,7 @@ import orjson
 
 from fluxout.errors import FluxoutError, NotFoundError
 from fluxout.jobid import jobid_of_name, jobid_of_service
-from fluxout.sources.base import IDLE, Notice
+from fluxout.sources.base import IDLE, RESOURCES, Notice
 
 CHUNK = 1 << 20
 POLL_SECONDS = 0.1
@@ -200,12 +200,25 @@ class PathSource:
         for eventlog, why in self.unreadable.items():
             if eventlog in wanted:
                 yield eventlog, Notice(f"{self.name}: {why}", error=True)
+        if RESOURCES in wanted:
+            yield RESOURCES, self.resource_set()
         order = [e for e in ("main", "exec", "output") if e in wanted and e in self.files]
         if not follow:
             for eventlog in order:
                 yield from self._read_whole(eventlog)
             return
         yield from self._follow(order)
+
+    def resource_set(self) -> bytes:
+        """The job's R saved in its directory, as ``flux job info ID R >
+        DIR/R`` writes it; empty when there is none (or this is a file)."""
+        path = self.path / "R"
+        if not self.path.is_dir() or not path.is_file():
+            return b""
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise _read_error(self.name, path, exc) from None
 
     def _read_whole(self, eventlog: str) -> Iterator[tuple[str, bytes]]:
         path = self.files[eventlog]
@@ -380,6 +393,8 @@ class StdinSource:
             raise FluxoutError(self.name, f"cannot read {what}: {exc.strerror}") from None
 
     def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+        if RESOURCES in wanted:
+            yield RESOURCES, b""  # a pipe holds one eventlog, never R
         if self.eventlog not in wanted:
             return
         head, self._head = self._head, b""

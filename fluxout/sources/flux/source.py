@@ -37,7 +37,7 @@ import orjson
 
 from fluxout.errors import FluxoutError, NotFoundError
 from fluxout.jobid import format_jobid
-from fluxout.sources.base import EVENTLOGS, IDLE, QUEUE, Source
+from fluxout.sources.base import EVENTLOGS, IDLE, QUEUE, RESOURCES, Source
 from fluxout.sources.flux import boundary as _boundary  # its connect: a fake in tests
 from fluxout.sources.flux.boundary import Boundary, Watch, strerror
 
@@ -249,6 +249,22 @@ class FluxJobSource:
             raise NotFoundError(self.name, "no such job")
         return value
 
+    def resource_set(self) -> bytes:
+        """The job's R (``job.<id>.R``, written at alloc), by one lookup;
+        empty when there is none (the job was never allocated)."""
+        try:
+            value = None
+            if self.direct:
+                try:
+                    value = self.boundary.lookup(f"{self.kvsdir}.R")
+                except PermissionError:
+                    self.direct = False
+            if not self.direct:
+                value = self.boundary.job_info_lookup(self.jobid, "R")
+        except OSError as exc:
+            raise self.error(exc, "R") from None
+        return value or b""
+
     def _open_guest(self, key: str) -> Iterator[bytes] | None:
         """``job.<id>.<key>`` in pieces: directly, or through job-info when denied."""
         if self.direct:
@@ -293,6 +309,8 @@ class FluxJobSource:
             return
         if "main" in wanted:
             yield from _slices("main", main)
+        if RESOURCES in wanted:
+            yield RESOURCES, self.resource_set()
         for eventlog in ("exec", "output"):
             if eventlog in wanted:
                 for piece in self.read_guest(_GuestLog(eventlog, True)):
@@ -399,6 +417,7 @@ class FluxJobSource:
         if "output" in wanted:
             guests.append(_GuestLog("output", True))
         main: Watch | None = None
+        resources = RESOURCES in wanted  # R still to give (once the job has started)
         try:
             if not job.clean:
                 main = self._open_main()
@@ -419,6 +438,10 @@ class FluxJobSource:
                         # job-info ends its watch after clean.
                         job.released = job.clean = True
                         main = None
+                if resources and job.started:
+                    # Before the guest eventlogs, which are watched from now on.
+                    resources = False
+                    yield RESOURCES, self.resource_set()
                 for log in guests:
                     if log.done:
                         continue
