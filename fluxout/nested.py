@@ -57,7 +57,7 @@ def _child_uri(uri: str | None, jobid: int, path: str) -> str:
     from fluxout.sources.flux import boundary as _boundary
 
     name = format_jobid(jobid)
-    flux = _boundary.connect(uri, name)
+    flux = _boundary.connect(uri, path)
     try:
         answer = flux.rpc("job-list.list-id", {"id": jobid, "attrs": ["state", "annotations"]})
     except FileNotFoundError:
