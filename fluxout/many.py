@@ -7,6 +7,7 @@ jobids, or jobid paths ``ƒA/ƒB`` for a selection ``--in ƒA``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from fluxout.errors import FluxoutError
@@ -45,11 +46,13 @@ def _key(arg: str) -> str:
 
 def expand(
     explicit: list[str], sel: Selection | None, uri: str | None
-) -> tuple[list[str], set[int]]:
+) -> tuple[list[str], set[int], float]:
     """The JOBs named, then the selected ones not named already (oldest
-    first); and the ids of the selected jobs (follow --new skips them)."""
+    first); the ids of the selected jobs and when they were asked for
+    (follow --new takes the jobs submitted since, not seen)."""
+    start = time.time()
     if sel is None or not sel.given:
-        return list(explicit), set()
+        return list(explicit), set(), start
     flux, what = _boundary(sel, uri)
     chosen = choose(_ask(flux, what, job_list_payload(sel)), sel)
     have = {_key(a) for a in explicit}
@@ -58,14 +61,16 @@ def expand(
         arg = job_arg(record, sel.within)
         if _key(arg) not in have:
             jobs.append(arg)
-    return jobs, {r.id for r in chosen}
+    return jobs, {r.id for r in chosen}, start
 
 
-def discover(sel: Selection, uri: str | None, seen: set[int]) -> Callable[[], list[str]]:
+def discover(
+    sel: Selection, uri: str | None, seen: set[int], start: float
+) -> Callable[[], list[str]]:
     """follow --new: a function giving the JOBs of jobs that appeared since
     it was last called (one job-list request; call it every second or so)."""
     flux, what = _boundary(sel, uri)
-    found = Discovery(sel, lambda payload: _ask(flux, what, payload), seen)
+    found = Discovery(sel, lambda payload: _ask(flux, what, payload), seen, start)
 
     def poll() -> list[str]:
         return [job_arg(r, sel.within) for r in found.poll()]

@@ -254,12 +254,14 @@ def job_arg(record: JobRecord, within: str | None) -> str:
 
 
 class Discovery:
-    """follow --new: the jobs that appear after the first look.
+    """follow --new: the matching jobs submitted after the first look.
 
     ``ask(payload)`` is job-list through the boundary. Each ``poll`` asks
     for the active jobs and those that ended since the last look (a second
     of overlap for the clocks: a job submitted and ended between two looks
-    is not missed), and returns those never seen, oldest first.
+    is not missed), and returns those never seen and submitted since
+    ``start`` (taken before the first look), oldest first. A job submitted
+    before it that comes to match later (``-f failed --new``) is not new.
     """
 
     def __init__(
@@ -267,6 +269,7 @@ class Discovery:
         sel: Selection,
         ask: Callable[[dict[str, Any]], list[JobRecord]],
         seen: Iterable[int],
+        start: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         names = set(sel.state_names())
@@ -279,12 +282,14 @@ class Discovery:
         self.ask = ask
         self.seen = set(seen)
         self.clock = clock
-        self.last = clock()
+        self.start = start
+        self.last = start
 
     def poll(self) -> list[JobRecord]:
         now = self.clock()
         records = self.ask(job_list_payload(self.sel, since=self.last - 1.0))
         self.last = now
-        fresh = [r for r in choose(records, self.sel) if r.id not in self.seen]
+        chosen = choose(records, self.sel)
+        fresh = [r for r in chosen if r.id not in self.seen and r.t_submit >= self.start]
         self.seen.update(r.id for r in fresh)
         return fresh

@@ -29,6 +29,7 @@ class Tally:
     def start(self, job: str) -> None:
         if self.verbose:
             self.out.note(f"+ {job}", "green")
+            self.out.sink.flush_stderr()  # seen as it happens, even in a pipe
 
     def end(self, job: str, info: JobInfo | None, status: int, failed: bool = False) -> None:
         outcome = outcome_of(job, info or JobInfo(), status, failed or info is None)
@@ -36,6 +37,7 @@ class Tally:
         if self.verbose:
             ok = outcome.status == 0 and outcome.result not in ("failed", "error")
             self.out.note(outcome.line(), "green" if ok else "red")
+            self.out.sink.flush_stderr()
 
     def finish(self, selected: bool) -> None:
         """The summary, when it is asked for (or, auto, when it says something)."""

@@ -393,10 +393,11 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     )
     selected = req.select is not None and req.select.given
     seen: set[int] = set()
+    start = 0.0
     if selected:
         from fluxout.many import expand
 
-        req.jobs, seen = expand(req.jobs, req.select, req.uri)
+        req.jobs, seen, start = expand(req.jobs, req.select, req.uri)
     new = selected and req.follow and req.select is not None and req.select.new
     messages = TextRenderer(output)
     if not req.jobs and not new:
@@ -408,12 +409,14 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     renderers = [
         _renderer(req, plan, output, arg, i, several, names[i]) for i, arg in enumerate(req.jobs)
     ]
-    tally = Tally(messages, req.verbose, req.summary, several)
+    # -v is attach's for one job; with several, or a selection, it also
+    # tells each job's start and end (stern's + and -).
+    tally = Tally(messages, req.verbose and (several or selected), req.summary, several)
     conflict = window_conflict(req.since, req.until)
     if conflict is not None:
         # Known before any job is read: said once, not once per job.
         messages.warning(f"warning: {conflict}")
-    more = _newcomers(req, plan, output, renderers, seen) if new else None
+    more = _newcomers(req, plan, output, renderers, seen, start) if new else None
     try:
         if plan.command == "events":
             return _run_events(req, renderers)
@@ -429,14 +432,19 @@ NEW_JOBS_SECONDS = 1.0
 
 
 def _newcomers(
-    req: Request, plan: Plan, output: Output, renderers: list[TextRenderer], seen: set[int]
+    req: Request,
+    plan: Plan,
+    output: Output,
+    renderers: list[TextRenderer],
+    seen: set[int],
+    start: float,
 ) -> Callable[[], list[tuple[str, TextRenderer]]]:
     """follow --new: the JOBs of jobs that appeared since the last call, each
     with its renderer (added to ``renderers``, so the run closes it)."""
     from fluxout.many import discover
 
     assert req.select is not None
-    poll = discover(req.select, req.uri, seen)
+    poll = discover(req.select, req.uri, seen, start)
 
     def more() -> list[tuple[str, TextRenderer]]:
         added: list[tuple[str, TextRenderer]] = []

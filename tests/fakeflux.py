@@ -551,8 +551,7 @@ class FakeInstance:
             job = self.records[jobid]
             if appear and self.listings == appear + 1 and job["state"] == _INACTIVE:
                 # Submitted after the first look: it ended just now.
-                job["t_submit"] = time.time() - 0.5
-                job["t_inactive"] = time.time()
+                job["t_submit"] = job["t_inactive"] = time.time()
         constraint = payload["constraint"]
         assert isinstance(constraint, dict)
         shown = [

@@ -98,8 +98,12 @@ def test_when_forms() -> None:
 
 def test_discovery_keeps_what_was_not_seen_and_asks_for_what_ended_since() -> None:
     answers = [
-        [JobRecord(1, "RUN", None), JobRecord(2, "RUN", None)],
-        [JobRecord(1, "RUN", None), JobRecord(3, "INACTIVE", "FAILED"), JobRecord(2, "RUN", None)],
+        [JobRecord(1, "RUN", None, t_submit=99.0), JobRecord(2, "RUN", None, t_submit=100.5)],
+        [
+            JobRecord(4, "INACTIVE", "FAILED", t_submit=98.0),  # before the start: not new
+            JobRecord(3, "INACTIVE", "FAILED", t_submit=101.5),
+            JobRecord(2, "RUN", None, t_submit=100.5),
+        ],
     ]
     asked: list[dict[str, object]] = []
 
@@ -107,8 +111,8 @@ def test_discovery_keeps_what_was_not_seen_and_asks_for_what_ended_since() -> No
         asked.append(payload)
         return answers[len(asked) - 1]
 
-    clock = iter([100.0, 101.0, 102.0])
-    found = Discovery(Selection(active=True, count=1), ask, {1}, clock=lambda: next(clock))
+    clock = iter([101.0, 102.0])
+    found = Discovery(Selection(active=True, count=1), ask, {1}, 100.0, clock=lambda: next(clock))
     assert [r.id for r in found.poll()] == [2]
     assert [r.id for r in found.poll()] == [3]
     # Active jobs, and those that ended since the last look (a second early).
