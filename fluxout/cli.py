@@ -665,6 +665,13 @@ def _selection(kw: dict[str, Any]) -> Any:  # a fluxout.selection.Selection
         new=kw.pop("new", False),
     )
     ctx = click.get_current_context()
+    if select.user is not None:
+        from fluxout.selection import SelectionError, userid_of
+
+        try:
+            userid_of(select.user)
+        except SelectionError as exc:
+            raise click.BadParameter(str(exc), ctx, param_hint="'--user'") from None
     if not ctx.params.get("jobs") and not select.given:
         raise click.UsageError(
             "no JOB: name one, or select jobs with -a, -A, --filter, --name, --in...", ctx

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from fluxout.errors import FluxoutError
 from fluxout.jobid import is_jobid, parse_jobid
 from fluxout.selection import Discovery, JobRecord, Selection, choose, job_arg, job_list_payload
 
+if TYPE_CHECKING:
+    from fluxout.sources.flux.boundary import Boundary
+
 __all__ = ["discover", "expand"]
 
 
-def _boundary(sel: Selection, uri: str | None):  # type: ignore[no-untyped-def]
+def _boundary(sel: Selection, uri: str | None) -> tuple[Boundary, str]:
     """A boundary on the instance the selection is made in (--in: the
     instance that job runs)."""
     from fluxout.nested import instance_uri, parse_jobid_path
@@ -33,7 +37,7 @@ def _boundary(sel: Selection, uri: str | None):  # type: ignore[no-untyped-def]
     return _b.connect(where, what), what
 
 
-def _ask(flux, what: str, payload: dict[str, object]) -> list[JobRecord]:  # type: ignore[no-untyped-def]
+def _ask(flux: Boundary, what: str, payload: dict[str, Any]) -> list[JobRecord]:
     try:
         return list(flux.list_jobs(payload))
     except OSError as exc:

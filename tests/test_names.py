@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fluxout.names import job_names
-from tests.conftest import Run
+from tests.conftest import Run, run_in_process
 
 
 @pytest.fixture
@@ -88,3 +88,20 @@ def test_prefixes_of_two_hellos_differ(run: Run, two_hellos: Path) -> None:
     assert len(lines) == 24
     assert sum(line.startswith(b"a/hello: ") for line in lines) == 12
     assert sum(line.startswith(b"b/hello: ") for line in lines) == 12
+
+
+def test_on_a_terminal_several_jobs_end_with_a_summary_table(case_dir) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli_tty import run_in_pty
+
+    args = ["cat", "--stream", "stderr", "-t", "0", "--color", "never"]
+    out, rc = run_in_pty([*args, str(case_dir("hello")), str(case_dir("exit-code"))])
+    assert rc == 0  # cat: the jobs' own statuses are in the table
+    text = out.decode()
+    table = text[text.index("2 jobs") :].splitlines()
+    assert table[1].split() == ["completed", "failed"]
+    assert table[2].split() == ["1", "1"]
+    assert table[3].split() == ["job", "result", "exit", "first", "exception"]
+    assert table[4].split() == ["exit-code", "failed", "3"]
+    # In a pipe, several named jobs end as before: no summary.
+    _, err, _ = run_in_process(*args, case_dir("hello"), case_dir("exit-code"))
+    assert b"jobs" not in err

@@ -268,6 +268,7 @@ def test_no_job_and_no_selection_is_a_usage_error(run: Run) -> None:
         (["--name", "("], b"invalid regular expression '('"),
         (["--in", "nope"], b"'nope' is not a jobid"),
         (["-c", "0"], b"-c"),
+        (["--user", "no-such-user-here"], b"--user': no such user 'no-such-user-here'"),
     ],
 )
 def test_bad_selections_are_usage_errors(run: Run, args: list[str], says: bytes) -> None:
