@@ -674,7 +674,7 @@ def _selection(kw: dict[str, Any]) -> Any:  # a fluxout.selection.Selection
             raise click.BadParameter(str(exc), ctx, param_hint="'--user'") from None
     if not ctx.params.get("jobs") and not select.given:
         raise click.UsageError(
-            "no JOB: name one, or select jobs with -a, -A, --filter, --name, --in...", ctx
+            "no JOB: name one, or select jobs (-a, -A, --filter, --name, --in and more)", ctx
         )
     return select
 
