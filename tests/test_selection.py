@@ -257,9 +257,9 @@ def test_verbose_tells_each_start_and_end(run: Run, instance: FakeInstance, case
 def test_no_job_and_no_selection_is_a_usage_error(run: Run) -> None:
     out, err, rc = run("cat")
     assert (out, rc) == (b"", 2)
-    assert (
-        err
-        == b"fluxout: no JOB: name one, or select jobs (-a, -A, --filter, --name, --in and more) (see fluxout cat --help)\n"
+    assert err == (
+        b"fluxout: no JOB: name one, or select jobs (-a, -A, --filter, --name, --in and more)"
+        b" (see fluxout cat --help)\n"
     )
 
 
