@@ -19,7 +19,7 @@ import pwd
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -108,7 +108,6 @@ class Selection:
     queues: tuple[str, ...] = ()
     within: str | None = None  # --in JOBID: the instance job JOBID runs
     new: bool = False  # follow --new: jobs submitted later too
-    explicit: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def given(self) -> bool:
