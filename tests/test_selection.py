@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -125,6 +126,19 @@ def test_discovery_keeps_what_was_not_seen_and_asks_for_what_ended_since() -> No
 
 
 CASES = {"hello": "hello", "exit-code": "fails", "canceled-running": "sleeper"}
+
+
+@pytest.fixture
+def run() -> Run:
+    """The CLI in this process, always (FLUXOUT_TEST_SUBPROCESS too): the
+    fake instance is put in place of the boundary's connect here."""
+
+    def go(*args: str | Path, stdin: bytes | None = None) -> tuple[bytes, bytes, int]:
+        out, err, rc = run_in_process(*args, stdin=stdin)
+        assert b"Traceback" not in err, err.decode(errors="replace")
+        return out, err, rc
+
+    return go
 
 
 @pytest.fixture
