@@ -41,6 +41,7 @@ c=$($FLUX submit --job-name=also echo also-out)
 $FLUX job wait-event $c clean
 r=$($FLUX submit --job-name=runner sh -c 'echo runner-out; sleep 60')
 $FLUX job wait-event $r start
+until_true 30 sh -c "$FLUX job eventlog -p output $r | grep -q runner-out"
 """
     for name, (mine, theirs) in SELECTIONS.items():
         script += f"save {name} fo cat -v --summary json --stream stdout {mine}\n"
