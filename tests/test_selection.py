@@ -364,3 +364,39 @@ def test_without_new_follow_ends_with_its_jobs(run: Run, instance: FakeInstance)
     _, _, rc = run("follow", "-A", "--summary", "never")
     assert rc == 143
     assert instance.listings == 1
+
+
+@pytest.mark.parametrize(
+    ("arg", "ids"),
+    [
+        ("ƒ2/ƒ3", [parse_jobid("ƒ2"), parse_jobid("ƒ3")]),
+        ("f2/123/ƒ4", [parse_jobid("f2"), 123, parse_jobid("ƒ4")]),
+        ("ƒ2", None),  # one jobid: not a path
+        ("ƒ2/", None),
+        ("/ƒ2/ƒ3", None),  # an absolute path is a path
+        ("./ƒ2/ƒ3", None),
+        ("ƒ2/out", None),  # not every part a jobid: a path
+    ],
+)
+def test_jobid_paths(arg: str, ids: list[int] | None) -> None:
+    assert nested.parse_jobid_path(arg) == ids
+
+
+def test_an_ssh_uri_of_this_host_is_used_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLUX_URI_RESOLVE_LOCAL", raising=False)
+    monkeypatch.setattr(nested.socket, "gethostname", lambda: "node7.cluster")
+    assert nested._local("ssh://node7/tmp/flux-x/local-0") == "local:///tmp/flux-x/local-0"
+    assert nested._local("ssh://node8/tmp/flux-x/local-0") == "ssh://node8/tmp/flux-x/local-0"
+    monkeypatch.setenv("FLUX_URI_RESOLVE_LOCAL", "1")
+    assert nested._local("ssh://node8/tmp/flux-x/local-0") == "local:///tmp/flux-x/local-0"
+
+
+def test_an_existing_directory_named_like_a_jobid_path_is_a_path(
+    run: Run, tmp_path: Path, case_dir, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.copytree(case_dir("hello"), tmp_path / "ƒ2" / "ƒ3")
+    monkeypatch.chdir(tmp_path)
+    out, err, rc = run("cat", "ƒ2/ƒ3", "--stream", "stdout")
+    assert (out, err, rc) == (alone(case_dir, "hello"), b"", 0)
