@@ -5,9 +5,9 @@ are told apart as stern and kubectl tell pods apart: each is named by the
 shortest suffix of its path that no other job's name shares (``a/hello``,
 ``b/hello``), and a job whose name is unique keeps its short name. A
 ``--split`` directory is one path component, so a suffix's parts are joined
-with ``-`` there; what is still the same after that (one job named twice, a
-jobid beside a directory of the same name) is numbered ``.2``, ``.3``, so
-that no job's files ever replace another's.
+with ``-`` there; a directory still the same after that (one job named twice,
+a jobid beside a directory of the same name) is numbered ``.2``, ``.3``,
+so that no job's files ever replace another's.
 
 Pure: what a path argument is, is asked of ``fluxout.sources.target``.
 """
@@ -106,6 +106,6 @@ def job_names(args: list[str]) -> list[JobName]:
     suffix = dict(zip(unique, _suffixes([list(u) for u in unique]), strict=True))
     prefixes = [suffix[tuple(p)] for p in parts]
     directories = _numbered([_component(p, a) for p, a in zip(prefixes, args, strict=True)])
-    # A prefix names the job as the user sees it: numbered only when it is
-    # the very same name twice (one job given twice).
-    return [JobName(p, d) for p, d in zip(_numbered(prefixes), directories, strict=True)]
+    # The very same job named twice keeps one prefix (its output is the
+    # same); only its --split directories must differ.
+    return [JobName(p, d) for p, d in zip(prefixes, directories, strict=True)]

@@ -43,13 +43,13 @@ def test_deeper_suffix_when_the_parents_share_a_name(tmp_path: Path, case_dir, m
 
 def test_one_job_twice_is_numbered(two_hellos: Path) -> None:
     names = job_names(["a/hello", "a/hello", "b/hello"])
-    assert [n.prefix for n in names] == ["a/hello", "a/hello.2", "b/hello"]
+    assert [n.prefix for n in names] == ["a/hello", "a/hello", "b/hello"]
     assert [n.directory for n in names] == ["a-hello", "a-hello.2", "b-hello"]
 
 
 def test_jobids_keep_their_spelling_and_a_jobid_path_is_one_name() -> None:
     names = job_names(["ƒJP8adV", "ƒ2/ƒ3", "ƒJP8adV"])
-    assert [n.prefix for n in names] == ["ƒJP8adV", "ƒ2/ƒ3", "ƒJP8adV.2"]
+    assert [n.prefix for n in names] == ["ƒJP8adV", "ƒ2/ƒ3", "ƒJP8adV"]
     assert [n.directory for n in names] == ["ƒJP8adV", "ƒ2-ƒ3", "ƒJP8adV.2"]
 
 

@@ -4,6 +4,7 @@ plain lines in a pipe, one JSON object with --summary json."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import orjson
 
@@ -14,7 +15,7 @@ from fluxout.summary import RunSummary
 __all__ = ["show_summary"]
 
 
-def _table(summary: RunSummary, color: bool, width: int) -> str:
+def _table(summary: RunSummary, color: bool, width: int, own: Callable[[str], str]) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -39,7 +40,8 @@ def _table(summary: RunSummary, color: bool, width: int) -> str:
         for column in ("job", "result", "exit", "first exception"):
             table.add_column(column, style="red" if column == "result" else None)
         for o in failed:
-            table.add_row(o.job, o.result, str(o.status), o.exception)
+            # A job's name and its exception's note may hold control characters.
+            table.add_row(own(o.job), o.result, str(o.status), own(o.exception))
         console.print(table)
     return buf.getvalue()
 
@@ -48,7 +50,7 @@ def show_summary(summary: RunSummary, out: TextRenderer, as_json: bool = False) 
     if as_json:
         out.sink.write(STDERR, orjson.dumps(summary.as_json()) + b"\n")
     elif out.terminal.stderr_tty:
-        text = _table(summary, out.color[1], out.terminal.columns())
+        text = _table(summary, out.color[1], out.terminal.columns(), lambda s: out.own(STDERR, s))
         out.sink.write(STDERR, text.encode("utf-8", "replace"))
     else:
         for line in summary.lines():
