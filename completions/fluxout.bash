@@ -39,8 +39,9 @@ _fluxout_options()
             --no-coalesce --split --force --no-force -E --show-events \
             --no-show-events -X --show-exec --no-show-exec -w --wait-event \
             -v --verbose --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status --redirected --no-redirected --wait --no-wait \
-            -h --help
+            --no-show-status --redirected --no-redirected -a --active -A \
+            --all -f --filter --jobs-since -c --count --user --name --queue \
+            --in --summary --wait --no-wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -50,18 +51,23 @@ _fluxout_options()
             --no-coalesce --split --force --no-force -E --show-events \
             --no-show-events -X --show-exec --no-show-exec -w --wait-event \
             -v --verbose --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status --redirected --no-redirected -h --help
+            --no-show-status --redirected --no-redirected -a --active -A \
+            --all -f --filter --jobs-since -c --count --user --name --queue \
+            --in --summary --new --no-new -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level --json --no-json --eventlog -f --follow --no-follow \
-            -h --help
+            -a --active -A --all --filter --jobs-since -c --count --user \
+            --name --queue --in -h --help
         ;;
     lines)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
             --log-level --hosts --timestamps --head --tail --since --until \
             --grep --include --exclude --redirected --no-redirected --json \
-            --no-json --format -f --follow --no-follow -h --help
+            --no-json --format -f --follow --no-follow -a --active -A --all \
+            --filter --jobs-since -c --count --user --name --queue --in \
+            --summary -h --help
         ;;
     esac
 }
@@ -75,26 +81,32 @@ _fluxout_takes_value()
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
             --log-level | --hosts | --label-by | --timestamps | --head | \
             --tail | --since | --until | --grep | --include | --exclude | \
-            --highlight | --split | -w | --wait-event) return 0 ;;
+            --highlight | --split | -w | --wait-event | -f | --filter | \
+            --jobs-since | -c | --count | --user | --name | --queue | --in | \
+            --summary) return 0 ;;
         esac ;;
     follow)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
             --log-level | --hosts | --label-by | --timestamps | --head | \
             --tail | --since | --until | --grep | --include | --exclude | \
-            --highlight | --split | -w | --wait-event) return 0 ;;
+            --highlight | --split | -w | --wait-event | -f | --filter | \
+            --jobs-since | -c | --count | --user | --name | --queue | --in | \
+            --summary) return 0 ;;
         esac ;;
     events)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
-            --log-level | --eventlog) return 0 ;;
+            --log-level | --eventlog | --filter | --jobs-since | -c | \
+            --count | --user | --name | --queue | --in) return 0 ;;
         esac ;;
     lines)
         case $2 in
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
             --log-level | --hosts | --timestamps | --head | --tail | \
-            --since | --until | --grep | --include | --exclude | \
-            --format) return 0 ;;
+            --since | --until | --grep | --include | --exclude | --format | \
+            --filter | --jobs-since | -c | --count | --user | --name | \
+            --queue | --in | --summary) return 0 ;;
         esac ;;
     esac
     return 1
@@ -118,6 +130,8 @@ _fluxout_values()
         _fluxout_words 'abs rel delta' "$3" ;;
     cat:--split | follow:--split)
         compopt -o filenames 2>/dev/null; compgen -d -- "$3" ;;
+    cat:--summary | follow:--summary | lines:--summary)
+        _fluxout_words 'auto always never json' "$3" ;;
     events:--eventlog)
         _fluxout_words 'main exec output all' "$3" ;;
     esac

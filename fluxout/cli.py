@@ -454,10 +454,154 @@ redirect_options = bundle(
 )
 
 
+class FilterType(click.ParamType[frozenset[str]]):
+    """-f STATE|RESULT[,...]: flux jobs' state and result names."""
+
+    name = "STATE|RESULT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.selection import SelectionError, parse_filters
+
+        if isinstance(value, frozenset):
+            return value
+        try:
+            return parse_filters([str(value)])
+        except SelectionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class WhenType(click.ParamType[float]):
+    """--jobs-since WHEN: an epoch time."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.selection import SelectionError, parse_when
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_when(str(value))
+        except SelectionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class NameRegexType(click.ParamType[re.Pattern[str]]):
+    name = "REGEX"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, re.Pattern):
+            return value
+        try:
+            return re.compile(str(value))
+        except re.error as exc:
+            self.fail(f"invalid regular expression {value!r}: {exc}", param, ctx)
+
+
+class InstanceJobType(click.ParamType[str]):
+    """--in JOBID: a jobid, or a jobid path ƒA/ƒB."""
+
+    name = "JOBID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.jobid import is_jobid
+        from fluxout.nested import parse_jobid_path
+
+        text = str(value)
+        if is_jobid(text) or parse_jobid_path(text) is not None:
+            return text
+        self.fail(f"{text!r} is not a jobid or a jobid path (ƒA/ƒB)", param, ctx)
+
+
+def selection_options(filter_short: bool) -> Callable[[F], F]:
+    """Options that select jobs, as flux watch and flux jobs do (``-f`` is
+    events' and lines' --follow: there --filter has no short form)."""
+    filter_names = ("-f", "--filter") if filter_short else ("--filter",)
+    return bundle(
+        click.option(
+            "-a",
+            "--active",
+            is_flag=True,
+            help="Select the active jobs (pending and running), as flux watch -a.",
+        ),
+        click.option(
+            "-A",
+            "--all",
+            "all_",
+            is_flag=True,
+            help="Select jobs in every state, inactive ones included, as flux watch -A.",
+        ),
+        click.option(
+            *filter_names,
+            "filters",
+            type=FilterType(),
+            multiple=True,
+            help="Select jobs in these states or with these results (pending, "
+            "running, inactive, run, sched..., completed, failed, canceled, "
+            "timeout; a comma list, repeatable), as flux jobs -f.",
+        ),
+        click.option(
+            "--jobs-since",
+            type=WhenType(),
+            default=None,
+            help="Select jobs active, or inactive since WHEN (a duration ago: "
+            "1h, 30m; 2026-11-25T10:00:00, 10:00:00, @EPOCH), as flux jobs "
+            "--since (which is --since here for lines); alone, implies -A.",
+        ),
+        click.option(
+            "-c",
+            "--count",
+            type=click.IntRange(min=1),
+            default=None,
+            metavar="N",
+            help="Select at most N jobs (the most recent; default 1000, as flux jobs).",
+        ),
+        click.option(
+            "--user",
+            default=None,
+            metavar="USER|all",
+            help="Select the jobs of USER (a name or uid), or of all users [default: yours].",
+        ),
+        click.option(
+            "--name",
+            type=NameRegexType(),
+            default=None,
+            help="Select the jobs whose name matches REGEX (searched, as flux pgrep).",
+        ),
+        click.option(
+            "--queue",
+            "queues",
+            multiple=True,
+            metavar="QUEUE",
+            help="Select the jobs of QUEUE (a comma list, repeatable).",
+        ),
+        click.option(
+            "--in",
+            "within",
+            type=InstanceJobType(),
+            default=None,
+            help="Select among the jobs of the instance job JOBID runs (a flux "
+            "batch or alloc job; a jobid path ƒA/ƒB goes deeper). Selected "
+            "jobs are named ƒA/ƒX.",
+        ),
+    )
+
+
+summary_option = click.option(
+    "--summary",
+    type=click.Choice(["auto", "always", "never", "json"]),
+    default="auto",
+    show_default=True,
+    help="With several jobs, a summary at the end on stderr: counts by result "
+    "and the jobs that failed (a table on a terminal; json: one JSON object). "
+    "auto: for jobs of a selection, or several on a terminal.",
+)
+
+
 # Options every command has.
 common_options = bundle(
     click.argument(
-        "jobs", nargs=-1, required=True, type=JobArgType(), metavar="JOB...", callback=_read_once
+        "jobs", nargs=-1, required=False, type=JobArgType(), metavar="[JOB]...", callback=_read_once
     ),
     click.option(
         "--color",
@@ -576,12 +720,46 @@ def _request(command: str, jobs: tuple[str, ...], **kw: Any) -> Request:
     from fluxout.plan import conflict
     from fluxout.watch import Request
 
-    request = Request(command, list(jobs), **kw)
+    select = _selection(kw)
+    request = Request(command, list(jobs), select=select, **kw)
     why = conflict(request)
     if why is not None:  # two options that cannot be used together
         ctx = click.get_current_context()
         raise click.UsageError(why.message(lambda option: _spelled(ctx, option)), ctx)
     return request
+
+
+def _selection(kw: dict[str, Any]) -> Any:  # a fluxout.selection.Selection
+    """The selection options, taken out of ``kw``; a usage error when
+    there is neither a JOB nor a selection."""
+    from fluxout.selection import Selection
+
+    queues = tuple(q.strip() for v in kw.pop("queues", ()) for q in v.split(",") if q.strip())
+    select = Selection(
+        active=kw.pop("active", False),
+        all=kw.pop("all_", False),
+        filters=frozenset().union(*kw.pop("filters", ())),
+        since=kw.pop("jobs_since", None),
+        count=kw.pop("count", None),
+        user=kw.pop("user", None),
+        name=kw.pop("name", None),
+        queues=queues,
+        within=kw.pop("within", None),
+        new=kw.pop("new", False),
+    )
+    ctx = click.get_current_context()
+    if select.user is not None:
+        from fluxout.selection import SelectionError, userid_of
+
+        try:
+            userid_of(select.user)
+        except SelectionError as exc:
+            raise click.BadParameter(str(exc), ctx, param_hint="'--user'") from None
+    if not ctx.params.get("jobs") and not select.given:
+        raise click.UsageError(
+            "no JOB: name one, or select jobs (-a, -A, --filter, --name, --in and more)", ctx
+        )
+    return select
 
 
 # The parameter behind each option a Conflict names.
@@ -646,6 +824,8 @@ def cli() -> None:
 @show_options
 @attach_options
 @redirect_options
+@selection_options(filter_short=True)
+@summary_option
 @click.option(
     "--wait/--no-wait", is_flag=True, help="Wait for the job to finish; exit with its status."
 )
@@ -684,6 +864,14 @@ def _given(name: str) -> bool:
 @show_options
 @attach_options
 @redirect_options
+@selection_options(filter_short=True)
+@summary_option
+@click.option(
+    "--new/--no-new",
+    is_flag=True,
+    help="Follow matching jobs submitted later too, until Ctrl-C (the "
+    "instance is asked every second); alone, selects the active jobs.",
+)
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
@@ -727,6 +915,7 @@ def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     is_flag=True,
     help="Keep printing new events.",
 )
+@selection_options(filter_short=False)
 def events(
     jobs: tuple[str, ...],
     stream: str,
@@ -789,6 +978,8 @@ def events(
     is_flag=True,
     help="Keep printing new lines.",
 )
+@selection_options(filter_short=False)
+@summary_option
 def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: Any) -> None:
     """One record per assembled line: time, rank, stream and text.
 

@@ -332,6 +332,8 @@ class JobOutput:
     @property
     def label(self) -> str:
         """The job as exception lines and the exit summary name it."""
+        if "/" in self._label and self.saved is None:
+            return self._label  # a jobid path (ƒA/ƒB) names the job in its instance
         return self.info.jobid or self._label
 
     # -- feeding ----------------------------------------------------------

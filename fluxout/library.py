@@ -54,6 +54,7 @@ from fluxout.filters import LineFilter, TimeBound, compile_regex, parse_time_bou
 from fluxout.idset import IdSet, parse_task_filter
 from fluxout.job import ALL_STREAMS, JobOutput, OutputOptions, Problems, Selection
 from fluxout.jobid import parse_jobid
+from fluxout.selection import JobRecord
 from fluxout.sources.base import EVENTLOGS, IDLE, Notice, Source
 from fluxout.sources.flux.boundary import Boundary, Watch
 
@@ -253,6 +254,9 @@ class _View:
 
     def rpc(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
         return self.hub.inner.rpc(topic, payload)
+
+    def list_jobs(self, payload: dict[str, Any]) -> list[JobRecord]:
+        return self.hub.inner.list_jobs(payload)
 
     def watch(self, key: str, namespace: str | None = None) -> Watch:
         return self.hub.inner.watch(key, namespace)

@@ -11,6 +11,7 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -27,12 +28,15 @@ from fluxout.job import (
     OutputOptions,
     Renderer,
 )
+from fluxout.names import JobName, job_names
 from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
 from fluxout.render.records import EventsRenderer, LinesRenderer, names_host
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
+from fluxout.selection import Selection
 from fluxout.sources.base import IDLE, QUEUE, RESOURCES, Notice, Source
+from fluxout.tally import Tally
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -80,6 +84,10 @@ class Request:
     show_status: bool = False
     # cat, follow, lines: read the files a job's output was redirected to.
     redirected: bool = True
+    # Many jobs: a selection (fluxout.selection) and the end summary
+    # (auto, always, never, json).
+    select: Selection | None = None
+    summary: str = "auto"
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -136,7 +144,7 @@ def split_job_name(arg: str) -> str:
 
 
 def _renderer(
-    req: Request, plan: Plan, output: Output, job: str, index: int, several: bool
+    req: Request, plan: Plan, output: Output, job: str, index: int, several: bool, name: JobName
 ) -> TextRenderer:
     from fluxout.render.styles import JOB_PALETTE
 
@@ -151,7 +159,7 @@ def _renderer(
         return SplitRenderer(
             output,
             req.split,
-            split_job_name(job),
+            name.directory,
             req.force,
             req.tasks,
             req.streams,
@@ -161,7 +169,7 @@ def _renderer(
     fmt = LineFormat(
         label=req.label,
         timestamps=req.timestamps,
-        prefix=f"{job_short_name(job)}: " if several else "",
+        prefix=f"{name.prefix}: " if several else "",
         pad=output.terminal.stdout_tty and output.color[0],
         highlight=list(req.highlight) if plan.highlight else [],
         label_by=req.label_by or "rank",
@@ -202,6 +210,7 @@ class _Job:
         from fluxout.sources.target import open_target
 
         self.arg = arg
+        self.name = arg  # as -v and the end summary name it
         self.out = out
         self.over = False  # follow: set by the writer when the job is over
         self.source: Source = open_target(arg, req.uri, stdin)
@@ -330,17 +339,36 @@ def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> Non
     q.put((index, _DONE, None))
 
 
-def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
-    """follow several jobs at once: a reader thread each, one writer (this one)."""
+def _follow_many(
+    jobs: list[_Job],
+    debug: bool,
+    tally: Tally,
+    add: Callable[[], list[_Job]] | None = None,
+) -> list[int]:
+    """follow several jobs at once: a reader thread each, one writer (this
+    one). With ``add`` (follow --new), the jobs it gives are followed too,
+    until Ctrl-C."""
     q: queue.Queue[tuple[int, str, object]] = queue.Queue()
     statuses: list[int | None] = [None] * len(jobs)
-    readers = [
-        threading.Thread(target=_pump, args=(i, job, q), daemon=True) for i, job in enumerate(jobs)
-    ]
-    for reader in readers:
+    readers: list[threading.Thread] = []
+
+    def start(job: _Job) -> None:
+        reader = threading.Thread(target=_pump, args=(len(readers), job, q), daemon=True)
+        readers.append(reader)
         reader.start()
+
+    for job in jobs:
+        start(job)
+
+    def grow() -> None:
+        assert add is not None
+        for job in add():
+            jobs.append(job)
+            statuses.append(None)
+            start(job)
+
     try:
-        _follow_loop(jobs, q, statuses, debug)
+        _follow_loop(jobs, q, statuses, debug, tally, grow if add is not None else None)
     finally:
         _stop_readers(jobs, readers, q)
     return [s if s is not None else ExitStatus.ERROR for s in statuses]
@@ -368,9 +396,18 @@ def _follow_loop(
     q: queue.Queue[tuple[int, str, object]],
     statuses: list[int | None],
     debug: bool,
+    tally: Tally,
+    grow: Callable[[], None] | None = None,
 ) -> None:
-    while any(s is None for s in statuses):
-        i, eventlog, payload = q.get()
+    asked = time.monotonic()
+    while grow is not None or any(s is None for s in statuses):
+        if grow is not None and time.monotonic() - asked >= NEW_JOBS_SECONDS:
+            grow()
+            asked = time.monotonic()
+        try:
+            i, eventlog, payload = q.get(timeout=NEW_JOBS_SECONDS if grow is not None else None)
+        except queue.Empty:
+            continue
         job = jobs[i]
         try:
             if statuses[i] is not None:
@@ -379,6 +416,7 @@ def _follow_loop(
                 if isinstance(payload, BaseException):
                     raise payload
                 statuses[i] = job.pipeline.finish()
+                tally.end(job.name, job.pipeline.info, statuses[i] or 0)
             elif eventlog == IDLE:
                 job.over = job.pipeline.idle()
             else:
@@ -386,6 +424,7 @@ def _follow_loop(
                 job.pipeline.feed(eventlog, payload)
         except Exception as exc:
             statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
+            tally.end(job.name, job.pipeline.info, statuses[i] or 0, failed=True)
             job.over = True  # its reader stops at its next idle
         finally:
             q.task_done()
@@ -402,20 +441,72 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
         flush_each_batch=req.follow or term.stdout_tty,
         escape=term.escapes(),
     )
-    several = len(req.jobs) > 1
+    selected = req.select is not None and req.select.given
+    seen: set[int] = set()
+    start = 0.0
+    if selected:
+        from fluxout.many import expand
+
+        req.jobs, seen, start = expand(req.jobs, req.select, req.uri)
+    new = selected and req.follow and req.select is not None and req.select.new
+    messages = TextRenderer(output)
+    if not req.jobs and not new:
+        messages.warning("no matching jobs")  # as flux watch, which exits 0 too
+        return ExitStatus.SUCCESS
+    several = len(req.jobs) > 1 or new
     plan = Plan.of(req, several, output.color)
-    renderers = [_renderer(req, plan, output, arg, i, several) for i, arg in enumerate(req.jobs)]
+    names = job_names(req.jobs)
+    renderers = [
+        _renderer(req, plan, output, arg, i, several, names[i]) for i, arg in enumerate(req.jobs)
+    ]
+    # -v is attach's for one job; with several, or a selection, it also
+    # tells each job's start and end (stern's + and -).
+    tally = Tally(messages, req.verbose and (several or selected), req.summary, several)
     conflict = window_conflict(req.since, req.until)
     if conflict is not None:
         # Known before any job is read: said once, not once per job.
-        renderers[0].warning(f"warning: {conflict}")
+        messages.warning(f"warning: {conflict}")
+    more = _newcomers(req, plan, output, renderers, seen, start) if new else None
     try:
         if plan.command == "events":
             return _run_events(req, renderers, term.stdin)
-        return _run_output(req, plan, renderers, several, term.stdin)
+        return _run_output(req, plan, renderers, several, term.stdin, tally, names, more)
     finally:
         for out in renderers:
             out.close()
+        tally.finish(selected)
+
+
+# follow --new asks the instance for new jobs this often.
+NEW_JOBS_SECONDS = 1.0
+
+
+def _newcomers(
+    req: Request,
+    plan: Plan,
+    output: Output,
+    renderers: list[TextRenderer],
+    seen: set[int],
+    start: float,
+) -> Callable[[], list[tuple[str, TextRenderer]]]:
+    """follow --new: the JOBs of jobs that appeared since the last call, each
+    with its renderer (added to ``renderers``, so the run closes it)."""
+    from fluxout.many import discover
+
+    assert req.select is not None
+    poll = discover(req.select, req.uri, seen, start)
+
+    def more() -> list[tuple[str, TextRenderer]]:
+        added: list[tuple[str, TextRenderer]] = []
+        for arg in poll():
+            req.jobs.append(arg)
+            name = job_names(req.jobs)[-1]
+            out = _renderer(req, plan, output, arg, len(req.jobs) - 1, True, name)
+            renderers.append(out)
+            added.append((arg, out))
+        return added
+
+    return more
 
 
 def _run_output(
@@ -424,25 +515,60 @@ def _run_output(
     renderers: list[TextRenderer],
     several: bool,
     stdin: BinaryIO | None,
+    tally: Tally,
+    names: list[JobName],
+    more: Callable[[], list[tuple[str, TextRenderer]]] | None = None,
 ) -> int:
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
-    for arg, out in zip(req.jobs, renderers, strict=True):
+    for arg, out, name in zip(req.jobs, renderers, names, strict=True):
+        tally.start(name.prefix)
         try:
             job = _Job(req, plan, arg, out, stdin)
         except Exception as exc:
-            worst = max(worst, _job_failed(exc, arg, out, req.debug))
+            status = _job_failed(exc, arg, out, req.debug)
+            tally.end(name.prefix, None, status)
+            worst = max(worst, status)
             continue
+        job.name = name.prefix
         if req.follow and several:
             jobs.append(job)
             continue
         try:
-            worst = max(worst, _read_one(job, req.follow))
+            status = _read_one(job, req.follow)
+            tally.end(name.prefix, job.pipeline.info, status)
         except Exception as exc:
-            worst = max(worst, _job_failed(exc, arg, out, req.debug, job.pipeline))
-    if jobs:
-        worst = max([worst, *_follow_many(jobs, req.debug)])
+            status = _job_failed(exc, arg, out, req.debug, job.pipeline)
+            tally.end(name.prefix, job.pipeline.info, status, failed=True)
+        worst = max(worst, status)
+    if jobs or more is not None:
+        adder = _adder(req, plan, tally, more) if more is not None else None
+        worst = max([worst, *_follow_many(jobs, req.debug, tally, adder)])
     return worst
+
+
+def _adder(
+    req: Request,
+    plan: Plan,
+    tally: Tally,
+    more: Callable[[], list[tuple[str, TextRenderer]]],
+) -> Callable[[], list[_Job]]:
+    """follow --new: the new jobs, opened (one that cannot be is told and counted)."""
+
+    def add() -> list[_Job]:
+        opened: list[_Job] = []
+        for arg, out in more():
+            tally.start(arg)
+            try:
+                job = _Job(req, plan, arg, out, None)  # a jobid: never stdin
+            except Exception as exc:
+                tally.end(arg, None, _job_failed(exc, arg, out, req.debug))
+                continue
+            job.name = arg
+            opened.append(job)
+        return opened
+
+    return add
 
 
 def _run_events(req: Request, renderers: list[TextRenderer], stdin: BinaryIO | None) -> int:

@@ -427,3 +427,196 @@ class FakeFlux:
             raise KeyboardInterrupt
         if self.clock.scale == 0 and now > self.end + 600:
             raise AssertionError("still waiting 10 minutes (fixture time) after the job")
+
+
+# -- an instance of many jobs: job-list, and instances inside jobs -------------------
+
+# job-list's state and result bits (flux-core libjob/job.h).
+_RUN, _INACTIVE = 16, 64
+_RESULTS = {"completed": 1, "failed": 2, "canceled": 4, "timeout": 8}
+
+
+def _match(term: dict[str, object], job: dict[str, object]) -> bool:
+    """One RFC 31 constraint term as job-list 0.88 evaluates it."""
+    ((op, values),) = term.items()
+    assert isinstance(values, list)
+    if op == "and":
+        return all(_match(t, job) for t in values)
+    if op == "or":
+        return any(_match(t, job) for t in values)
+    if op == "not":
+        return not _match(values[0], job)
+    if op == "userid":
+        return job["userid"] in values
+    if op == "queue":
+        return job.get("queue") in values
+    if op == "name":
+        return job.get("name") in values
+    if op == "states":
+        return bool(int(job["state"]) & int(values[0]))  # type: ignore[call-overload]
+    if op == "results":
+        return job["state"] == _INACTIVE and bool(
+            int(job.get("result", 0)) & int(values[0])  # type: ignore[call-overload]
+        )
+    raise AssertionError(f"constraint operator {op!r} not known to job-list")
+
+
+def _job_of(fake: FakeFlux, name: str, userid: int, queue: str | None) -> dict[str, object]:
+    """What job-list knows of a fixture job, from its main eventlog."""
+    events = [orjson.loads(line) for line in fake.main.data.splitlines()]
+    names = [e["name"] for e in events]
+    job: dict[str, object] = {
+        "id": fake.jobid,
+        "name": name,
+        "userid": userid,
+        "t_submit": events[0]["timestamp"],
+    }
+    if queue is not None:
+        job["queue"] = queue
+    if "clean" not in names:
+        job["state"] = _RUN if "start" in names else 8  # SCHED
+        return job
+    job["state"] = _INACTIVE
+    job["t_inactive"] = events[names.index("clean")]["timestamp"]
+    exc = next((e["context"] for e in events if e["name"] == "exception"), None)
+    finish = next((e["context"].get("status") for e in events if e["name"] == "finish"), None)
+    if exc is not None and exc.get("type") in ("cancel", "timeout"):
+        job["result"] = _RESULTS["canceled" if exc["type"] == "cancel" else "timeout"]
+    elif finish == 0 and exc is None:
+        job["result"] = _RESULTS["completed"]
+    else:
+        job["result"] = _RESULTS["failed"]
+    return job
+
+
+class FakeInstance:
+    """Several fixture jobs in one instance, as job-list lists them.
+
+    ``connect(uri, name)`` is what tests put in place of the boundary's:
+    a job's reader gets that job's own FakeFlux (its own connection, as
+    every job has), a selection gets this instance, whose ``list_jobs``
+    evaluates job-list's request (constraint, since, max_entries, its
+    order) over the jobs. A job given ``inside`` runs an instance of its
+    own (a flux batch job): its ``user.uri`` annotation names it, and
+    ``connect`` to that URI gives it. ``appear`` holds jobs back from the
+    first N listings (submitted later); ``stop_after`` listings, a listing
+    raises KeyboardInterrupt (Ctrl-C while follow --new waits).
+    """
+
+    def __init__(self, uri: str = "local:///fake/0") -> None:
+        self.uri = uri
+        self.jobs: dict[int, FakeFlux] = {}
+        self.records: dict[int, dict[str, object]] = {}
+        self.children: dict[int, FakeInstance] = {}
+        self.appear: dict[int, int] = {}
+        self.listings = 0
+        self.stop_after: int | None = None
+        self.payloads: list[dict[str, object]] = []
+
+    def add(
+        self,
+        fake: FakeFlux,
+        name: str,
+        *,
+        userid: int | None = None,
+        queue: str | None = None,
+        appear: int = 0,
+        inside: FakeInstance | None = None,
+    ) -> FakeFlux:
+        import os
+
+        uid = os.getuid() if userid is None else userid
+        self.jobs[fake.jobid] = fake
+        self.records[fake.jobid] = _job_of(fake, name, uid, queue)
+        self.appear[fake.jobid] = appear
+        if inside is not None:
+            self.children[fake.jobid] = inside
+            self.records[fake.jobid]["state"] = _RUN
+        return fake
+
+    def connect(self, uri: str | None, name: str) -> object:
+        where = self._at(uri)
+        for jobid, fake in where.jobs.items():
+            if name == format_jobid(jobid):
+                return _Connection(fake, where)
+        return where
+
+    def _at(self, uri: str | None) -> FakeInstance:
+        if uri is None or uri == self.uri:
+            return self
+        for child in self.children.values():
+            try:
+                return child._at(uri)
+            except LookupError:
+                continue
+        raise LookupError(uri)
+
+    def list_jobs(self, payload: dict[str, object]) -> list[object]:
+        from fluxout.selection import record_of
+
+        self.payloads.append(payload)
+        self.listings += 1
+        if self.stop_after is not None and self.listings > self.stop_after:
+            raise KeyboardInterrupt
+        since = float(payload.get("since") or 0.0)  # type: ignore[arg-type]
+        for jobid, appear in self.appear.items():
+            job = self.records[jobid]
+            if appear and self.listings == appear + 1 and job["state"] == _INACTIVE:
+                # Submitted after the first look: it ended just now.
+                job["t_submit"] = job["t_inactive"] = time.time()
+        constraint = payload["constraint"]
+        assert isinstance(constraint, dict)
+        shown = [
+            job
+            for jobid, job in self.records.items()
+            if self.listings > self.appear[jobid]
+            and _match(constraint, job)
+            and (job["state"] != _INACTIVE or float(job["t_inactive"]) > since)  # type: ignore[arg-type]
+        ]
+
+        # job-list's order: pending, then running, then inactive, newest first.
+        def order(job: dict[str, object]) -> tuple[int, float]:
+            state = int(job["state"])  # type: ignore[call-overload]
+            rank = 0 if state < _RUN else 1 if state < _INACTIVE else 2
+            when = float(job.get("t_inactive") or job["t_submit"])  # type: ignore[arg-type]
+            return rank, -when
+
+        shown.sort(key=order)
+        limit = int(payload.get("max_entries") or 0)  # type: ignore[call-overload]
+        wanted = payload.get("attrs")
+        assert isinstance(wanted, list)
+        jobs = shown[:limit] if limit else shown
+        return [record_of({k: v for k, v in j.items() if k == "id" or k in wanted}) for j in jobs]
+
+    def rpc(self, topic: str, payload: dict[str, object]) -> dict[str, object]:
+        """job-list.list-id with annotations: a job's instance URI."""
+        if topic != "job-list.list-id":
+            raise OSError(errno.ENOSYS, f"{topic}: no such service")
+        jobid = payload.get("id")
+        if jobid not in self.records:
+            raise FileNotFoundError(errno.ENOENT, "JobID not found")
+        job: dict[str, object] = {"id": jobid, "state": self.records[jobid]["state"]}
+        child = self.children.get(jobid)
+        if child is not None:
+            job["annotations"] = {"user": {"uri": child.uri}}
+        return {"job": job}
+
+
+class _Connection:
+    """A connection made for one job: that job's FakeFlux reads it; the
+    instance answers what is asked of the instance (job-list)."""
+
+    def __init__(self, fake: FakeFlux, instance: FakeInstance) -> None:
+        self.fake = fake
+        self.instance = instance
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.fake, name)
+
+    def list_jobs(self, payload: dict[str, object]) -> list[object]:
+        return self.instance.list_jobs(payload)
+
+    def rpc(self, topic: str, payload: dict[str, object]) -> dict[str, object]:
+        if topic == "job-list.list-id" and "annotations" in (payload.get("attrs") or []):  # type: ignore[operator]
+            return self.instance.rpc(topic, payload)
+        return self.fake.rpc(topic, payload)

@@ -152,7 +152,11 @@ def test_a_text_file_that_is_no_eventlog_gets_one_line(run: Run, tmp_path: Path)
     ("args", "line"),
     [
         (("cat", "--zzz", "x"), b"fluxout: no such option '--zzz' (see fluxout cat --help)"),
-        (("cat",), b"fluxout: missing argument 'JOB...' (see fluxout cat --help)"),
+        (
+            ("cat",),
+            b"fluxout: no JOB: name one, or select jobs (-a, -A, --filter, --name, "
+            b"--in and more) (see fluxout cat --help)",
+        ),
         (("nope",), b"fluxout: no such command 'nope' (see fluxout --help)"),
         (
             ("lines", "--head", "-1", "x"),

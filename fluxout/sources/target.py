@@ -6,6 +6,7 @@ import os
 from typing import BinaryIO
 
 from fluxout.jobid import is_jobid, parse_jobid
+from fluxout.nested import instance_uri, parse_jobid_path
 from fluxout.sources.base import Source
 
 # Spellings that force a path even when the rest would parse as a jobid.
@@ -21,7 +22,7 @@ def is_path_argument(arg: str) -> bool:
     """
     if arg == "-" or arg.startswith(_PATH_PREFIXES) or os.path.lexists(arg):
         return True
-    return not is_jobid(arg)
+    return not is_jobid(arg) and parse_jobid_path(arg) is None
 
 
 def open_target(arg: str, uri: str | None = None, stdin: BinaryIO | None = None) -> Source:
@@ -32,4 +33,8 @@ def open_target(arg: str, uri: str | None = None, stdin: BinaryIO | None = None)
         return open_path(arg, stdin)
     from fluxout.sources.flux import open_job
 
+    path = parse_jobid_path(arg)
+    if path is not None:
+        # ƒA/ƒB: job ƒB of the instance job ƒA runs (fluxout.nested).
+        return open_job(path[-1], arg, instance_uri(path[:-1], uri, arg))
     return open_job(parse_jobid(arg), arg, uri)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 
 from fluxout.errors import NoFluxError
+from fluxout.selection import JobRecord, record_of
 from fluxout.sources.flux.bindings import import_flux
 
 # Blobs of a big value requested from the content store at a time.
@@ -76,6 +77,11 @@ class Boundary(Protocol):
         """One request to a service and its JSON answer (a read-only one,
         such as job-list.list-id or job-manager.queue-status); TimeoutError
         when it has not come in RPC_TIMEOUT seconds."""
+        ...
+
+    def list_jobs(self, payload: dict[str, Any]) -> list[JobRecord]:
+        """job-list.list (a streaming RPC, as flux.job.list.JobListRPC reads
+        it): the jobs a selection's request names, as records."""
         ...
 
     def watch(self, key: str, namespace: str | None = None) -> Watch:
@@ -349,6 +355,37 @@ class FluxBoundary:
             lib.flux_future_destroy(future)
         answer = orjson.loads(raw)
         return answer if isinstance(answer, dict) else {}
+
+    def list_jobs(self, payload: dict[str, Any]) -> list[JobRecord]:
+        lib, ffi = self.lib, self.ffi
+        body = orjson.dumps(payload)
+        future = lib.flux_rpc(
+            self.h, b"job-list.list", body, lib.FLUX_NODEID_ANY, lib.FLUX_RPC_STREAMING
+        )
+        if future == ffi.NULL:
+            raise self._oserror(None)
+        jobs: list[dict[str, Any]] = []
+        first = True
+        data = ffi.new("const void *[1]")
+        size = ffi.new("size_t *")
+        try:
+            while True:
+                self._sync(future)
+                if lib.flux_rpc_get_raw(future, data, size) < 0:
+                    exc = self._oserror(future)
+                    if exc.errno == errno.ENODATA:
+                        break  # the end of a streamed answer
+                    raise exc
+                raw = bytes(ffi.buffer(data[0], size[0])).rstrip(b"\0") if size[0] else b"{}"
+                answer = orjson.loads(raw)
+                jobs.extend(answer.get("jobs") or [])
+                if first and not answer.get("version"):
+                    break  # an answer of one message (job-list before version 1)
+                first = False  # then more messages, until ENODATA
+                lib.flux_future_reset(future)
+        finally:
+            lib.flux_future_destroy(future)
+        return [record_of(job) for job in jobs]
 
     def watch(self, key: str, namespace: str | None = None) -> Watch:
         c = self.flux.constants

@@ -517,5 +517,7 @@ def open_job(jobid: int, spelled: str, uri: str | None, boundary: Boundary | Non
     if boundary is None:
         boundary = _boundary.connect(uri, format_jobid(jobid))
     source = FluxJobSource(boundary, jobid)
+    if "/" in spelled:
+        source.name = spelled  # a jobid path (ƒA/ƒB): named by all of it
     source.check()
     return source
