@@ -97,6 +97,8 @@ def given(req: Request) -> list[str]:
         "-L": req.log_level < 7,
         "-q": req.quiet,
         "-v": req.verbose,
+        "--progress": req.progress,
+        "--jps": req.jps,
     }
     return [option for option, on in used.items() if on]
 
@@ -111,6 +113,8 @@ def conflict(req: Request) -> Conflict | None:
                     return Conflict(option, does, other)
     if req.force and req.split is None:
         return Conflict("--force", "replaces the files of --split", "--split", needs=True)
+    if req.jps and not req.progress:
+        return Conflict("--jps", "changes the bar of --progress", "--progress", needs=True)
     if req.command == "events" and "output" not in req.eventlogs:
         for option in OUTPUT_SELECTORS:
             if option in options:

@@ -28,6 +28,7 @@ from fluxout.job import (
 )
 from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
+from fluxout.render.progress import NoProgress, ProgressBar
 from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
@@ -72,6 +73,10 @@ class Request:
     verbose: bool = False
     quiet: bool = False
     show_status: bool = False
+    # As flux watch's: a bar of the jobs done on stderr's terminal, with
+    # their rate (jobs/s) instead of the elapsed time.
+    progress: bool = False
+    jps: bool = False
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -245,13 +250,14 @@ def _wanted(job: _Job) -> frozenset[str]:
     return wanted | {QUEUE} if job.pipeline.pending is not None else wanted
 
 
-def _read_one(job: _Job, follow: bool) -> int:
+def _read_one(job: _Job, follow: bool, progress: Progress) -> int:
     chunks = job.source.chunks(follow, _wanted(job))
     try:
         for eventlog, chunk in chunks:
             if eventlog == IDLE:
                 if job.pipeline.idle():
                     break
+                progress.redraw()  # the bar's clock moves while the job waits
                 continue
             job.pipeline.feed(eventlog, chunk)
     finally:
@@ -282,17 +288,18 @@ def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> Non
     q.put((index, _DONE, None))
 
 
-def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
+def _follow_many(jobs: list[_Job], debug: bool, progress: Progress) -> list[int]:
     """follow several jobs at once: a reader thread each, one writer (this one)."""
     q: queue.Queue[tuple[int, str, object]] = queue.Queue()
     statuses: list[int | None] = [None] * len(jobs)
     readers = [
         threading.Thread(target=_pump, args=(i, job, q), daemon=True) for i, job in enumerate(jobs)
     ]
-    for reader in readers:
+    for job, reader in zip(jobs, readers, strict=True):
         reader.start()
+        progress.job_started(job.arg)
     try:
-        _follow_loop(jobs, q, statuses, debug)
+        _follow_loop(jobs, q, statuses, debug, progress)
     finally:
         _stop_readers(jobs, readers, q)
     return [s if s is not None else ExitStatus.ERROR for s in statuses]
@@ -320,10 +327,12 @@ def _follow_loop(
     q: queue.Queue[tuple[int, str, object]],
     statuses: list[int | None],
     debug: bool,
+    progress: Progress,
 ) -> None:
     while any(s is None for s in statuses):
         i, eventlog, payload = q.get()
         job = jobs[i]
+        decided = statuses[i] is not None
         try:
             if statuses[i] is not None:
                 job.over = True  # failed already: its reader stops at its next idle
@@ -333,6 +342,7 @@ def _follow_loop(
                 statuses[i] = job.pipeline.finish()
             elif eventlog == IDLE:
                 job.over = job.pipeline.idle()
+                progress.redraw()  # the bar's clock moves while jobs wait
             else:
                 assert isinstance(payload, (bytes, Notice))
                 job.pipeline.feed(eventlog, payload)
@@ -341,6 +351,9 @@ def _follow_loop(
             job.over = True  # its reader stops at its next idle
         finally:
             q.task_done()
+        status = statuses[i]
+        if not decided and status is not None:
+            progress.job_done(job.arg, status)
 
 
 def run(req: Request, terminal: Terminal | None = None) -> int:
@@ -349,7 +362,7 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     # Colour, escaping and flushing are decided once, for every job's renderer.
     output = Output(
         term,
-        Sink(term.stdout, term.stderr, term.shared),
+        Sink(term.stdout, term.stderr, term.shared, term.stdout_tty and term.stderr_tty),
         term.color(req.color),
         flush_each_batch=req.follow or term.stdout_tty,
         escape=term.escapes(),
@@ -357,6 +370,7 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     several = len(req.jobs) > 1
     plan = Plan.of(req, several, output.color)
     renderers = [_renderer(req, plan, output, arg, i, several) for i, arg in enumerate(req.jobs)]
+    progress = _progress(req, output)
     conflict = window_conflict(req.since, req.until)
     if conflict is not None:
         # Known before any job is read: said once, not once per job.
@@ -364,31 +378,64 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     try:
         if plan.command == "events":
             return _run_events(req, renderers)
-        return _run_output(req, plan, renderers, several)
+        return _run_output(req, plan, renderers, several, progress)
     finally:
         for out in renderers:
             out.close()
+        progress.close()
 
 
-def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several: bool) -> int:
+# What the core tells the progress bar (render/progress.py), or nothing.
+Progress = ProgressBar | NoProgress
+
+
+def _progress(req: Request, output: Output) -> Progress:
+    """--progress's bar, on stderr's terminal only: elsewhere (a pipe, a
+    file, a batch job's log) it says nothing, as --color auto would not."""
+    term = output.terminal
+    if not req.progress or not term.stderr_tty or req.command not in ("cat", "follow"):
+        return NoProgress()
+    return ProgressBar(output.sink.bottom, term.columns(), req.jps, output.color[1])
+
+
+def _run_output(
+    req: Request, plan: Plan, renderers: list[TextRenderer], several: bool, progress: Progress
+) -> int:
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
+    progress.start(len(req.jobs))
     for arg, out in zip(req.jobs, renderers, strict=True):
         try:
             job = _Job(req, plan, arg, out)
         except Exception as exc:
-            worst = max(worst, _job_failed(exc, arg, out, req.debug))
+            status = _job_failed(exc, arg, out, req.debug)
+            progress.job_done(arg, status)
+            worst = max(worst, status)
             continue
         if req.follow and several:
             jobs.append(job)
             continue
+        progress.job_started(arg)
         try:
-            worst = max(worst, _read_one(job, req.follow))
+            status = _read_one(job, req.follow, progress)
         except Exception as exc:
-            worst = max(worst, _job_failed(exc, arg, out, req.debug, job.pipeline))
+            status = _job_failed(exc, arg, out, req.debug, job.pipeline)
+        progress.job_done(arg, _outcome(job, status))
+        worst = max(worst, status)
     if jobs:
-        worst = max([worst, *_follow_many(jobs, req.debug)])
+        worst = max([worst, *_follow_many(jobs, req.debug, progress)])
     return worst
+
+
+def _outcome(job: _Job, status: int) -> int:
+    """What the bar counts a job as: its status, or, for cat of a job that
+    has finished, the job's own exit status (cat exits 0 for it, but the
+    bar counts it failed, as flux watch's does)."""
+    info = job.pipeline.info
+    cat = not job.pipeline.opts.follow
+    if status == ExitStatus.SUCCESS and cat and info.finish_status is not None:
+        return info.exit_status()[0]
+    return status
 
 
 def _run_events(req: Request, renderers: list[TextRenderer]) -> int:
