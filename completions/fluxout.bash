@@ -39,7 +39,8 @@ _fluxout_options()
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
             --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status --wait --no-wait -h --help
+            --no-show-status --progress --no-progress --jps --no-jps --wait \
+            --no-wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -49,7 +50,8 @@ _fluxout_options()
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
             --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status -h --help
+            --no-show-status --progress --no-progress --jps --no-jps -h \
+            --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \

@@ -49,6 +49,8 @@ complete -c fluxout -n '__fish_seen_subcommand_from cat' -s w -l wait-event -r -
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l progress -l no-progress -d 'Show a bar of the jobs done of all, and failed, at the bottom of the terminal, with the elapsed time, as flux watch --progress (only when stderr is a terminal; elsewhere it does nothing)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l jps -l no-jps -d 'With --progress: show the jobs done per second instead of the elapsed time'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -l no-wait -d 'Wait for the job to finish'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
 
@@ -78,6 +80,8 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -s w -l wait-event -
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l progress -l no-progress -d 'Show a bar of the jobs done of all, and failed, at the bottom of the terminal, with the elapsed time, as flux watch --progress (only when stderr is a terminal; elsewhere it does nothing)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l jps -l no-jps -d 'With --progress: show the jobs done per second instead of the elapsed time'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events
