@@ -210,3 +210,35 @@ def test_follow_of_several_live_jobs(monkeypatch: pytest.MonkeyPatch, ticking: N
         expected = (DIRS[case] / "attach.stdout").read_bytes().splitlines()
         stdout = set(expected)  # the job's stdout lines, among its stderr ones
         assert [ln for ln in mine if ln in stdout] == expected, case
+
+
+def test_the_bar_takes_the_status_line_s_place(tmp_path: Path) -> None:
+    """A saved job that waits for its end: without --progress its status
+    line says what the files lack; with it, the one bottom line is the bar,
+    and the status is not written beside it or over it."""
+    from tests.test_saved_wait import MAIN, OUTPUT, STDOUT, Following, _append, _cut_job
+
+    d = _cut_job(tmp_path, MAIN[:-1], OUTPUT)  # no clean event yet
+    req = Request("follow", [str(d)], follow=True, color="never", progress=True)
+    following = Following(req, tty=True)
+    following.wait_until(lambda: b"0/1 done" in following.err.text(), "no bar")
+    _append(d / "eventlog", MAIN[-1:])
+    assert following.end() == 0
+    assert following.out.text() == STDOUT
+    err = following.err.text()
+    assert b"waiting for more" not in err
+    assert _bars(screen(err)[-1]) == [(1, 1, 0)]
+
+
+def test_output_erases_a_status_line_once() -> None:
+    """The bottom line alone: a status line is erased by the output that
+    replaces it, and not drawn again until it is set again."""
+    err = io.BytesIO()
+    line = bottom.BottomLine(err, stdout_on_screen=True)
+    line.show_status(b"fluxout: waiting")
+    line.show_status(b"fluxout: waiting")  # as it is on the screen: not written again
+    line.before_write(0)
+    line.wrote(0, b"out\n")
+    line.before_write(0)  # nothing on the line now: nothing to erase
+    assert err.getvalue() == b"\r\x1b[Kfluxout: waiting\r\x1b[K"
+    assert line.status is None
