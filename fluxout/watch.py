@@ -395,7 +395,7 @@ def _progress(req: Request, output: Output) -> Progress:
     term = output.terminal
     if not req.progress or not term.stderr_tty or req.command not in ("cat", "follow"):
         return NoProgress()
-    return ProgressBar(output.sink.bottom, term.columns(), req.jps, output.color[1])
+    return ProgressBar(output.sink.bottom, term.columns, req.jps, output.color[1])
 
 
 def _run_output(

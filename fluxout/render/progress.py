@@ -14,6 +14,7 @@ status)`` where it starts and ends jobs, ``redraw()`` while it waits, and
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from fluxout.render.bottom import BottomLine
 from fluxout.render.escape import own_bytes
@@ -46,9 +47,11 @@ def elapsed(seconds: float) -> str:
 class ProgressBar:
     """Jobs done of the total, and failed, drawn in a BottomLine."""
 
-    def __init__(self, bottom: BottomLine, columns: int, jps: bool, color: bool) -> None:
+    def __init__(
+        self, bottom: BottomLine, columns: Callable[[], int], jps: bool, color: bool
+    ) -> None:
         self.bottom = bottom
-        self.columns = columns
+        self.columns = columns  # the terminal's width, read at each draw (it may be resized)
         self.jps = jps
         self.color = color
         self.total = 0
@@ -97,9 +100,10 @@ class ProgressBar:
         else:
             right = f" {percent:5.1f}% {elapsed(took)}"
         # What fits: the line stays short of the last column (no wrap).
-        room = self.columns - 1 - len(counts) - len(right) - 2
+        columns = self.columns()
+        room = columns - 1 - len(counts) - len(right) - 2
         if room < 4:
-            text = (counts.rstrip() + right)[: self.columns - 1]
+            text = (counts.rstrip() + right)[: columns - 1]
         else:
             fraction = self.done / self.total if self.total else 1.0
             text = f"{counts}│{bar_cells(fraction, min(BAR_WIDTH, room))}│{right}"
