@@ -41,7 +41,8 @@ _fluxout_options()
             -v --verbose --no-verbose -q --quiet --no-quiet --show-status \
             --no-show-status --redirected --no-redirected -a --active -A \
             --all -f --filter --jobs-since -c --count --user --name --queue \
-            --in --summary --wait --no-wait -h --help
+            --in --summary --progress --no-progress --jps --no-jps --wait \
+            --no-wait -h --help
         ;;
     follow)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -53,7 +54,8 @@ _fluxout_options()
             -v --verbose --no-verbose -q --quiet --no-quiet --show-status \
             --no-show-status --redirected --no-redirected -a --active -A \
             --all -f --filter --jobs-since -c --count --user --name --queue \
-            --in --summary --new --no-new -h --help
+            --in --summary --new --no-new --progress --no-progress --jps \
+            --no-jps -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \

@@ -62,6 +62,8 @@ complete -c fluxout -n '__fish_seen_subcommand_from cat' -l name -r -f -d 'Selec
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l queue -r -f -d 'Select the jobs of QUEUE (a comma list, repeatable)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l in -r -f -d 'Select among the jobs of the instance job JOBID runs (a flux batch or alloc job; a jobid path ƒA/ƒB goes deeper)'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l summary -r -f -a 'auto always never json' -d 'With several jobs, a summary at the end on stderr: counts by result and the jobs that failed (a table on a terminal; json: one JSON object)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l progress -l no-progress -d 'Show a bar of the jobs done of all, and failed, at the bottom of the terminal, with the elapsed time, as flux watch --progress (only when stderr is a terminal; elsewhere it does nothing)'
+complete -c fluxout -n '__fish_seen_subcommand_from cat' -l jps -l no-jps -d 'With --progress: show the jobs done per second instead of the elapsed time'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -l wait -l no-wait -d 'Wait for the job to finish'
 complete -c fluxout -n '__fish_seen_subcommand_from cat' -s h -l help -d 'Show this message and exit'
 
@@ -105,6 +107,8 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -l queue -r -f -d 'S
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l in -r -f -d 'Select among the jobs of the instance job JOBID runs (a flux batch or alloc job; a jobid path ƒA/ƒB goes deeper)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l summary -r -f -a 'auto always never json' -d 'With several jobs, a summary at the end on stderr: counts by result and the jobs that failed (a table on a terminal; json: one JSON object)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l new -l no-new -d 'Follow matching jobs submitted later too, until Ctrl-C (the instance is asked every second)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l progress -l no-progress -d 'Show a bar of the jobs done of all, and failed, at the bottom of the terminal, with the elapsed time, as flux watch --progress (only when stderr is a terminal; elsewhere it does nothing)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l jps -l no-jps -d 'With --progress: show the jobs done per second instead of the elapsed time'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events

@@ -699,6 +699,23 @@ attach_options = bundle(
 )
 
 
+# flux watch's bar of the jobs done (cat, follow).
+progress_options = bundle(
+    click.option(
+        "--progress/--no-progress",
+        is_flag=True,
+        help="Show a bar of the jobs done of all, and failed, at the bottom of "
+        "the terminal, with the elapsed time, as flux watch --progress "
+        "(only when stderr is a terminal; elsewhere it does nothing).",
+    ),
+    click.option(
+        "--jps/--no-jps",
+        is_flag=True,
+        help="With --progress: show the jobs done per second instead of the elapsed time.",
+    ),
+)
+
+
 def _check_template(value: str | None) -> str | None:
     if value is None:
         return None
@@ -786,6 +803,8 @@ PARAMETERS = {
     "-v": "verbose",
     "--label-by": "label_by",
     "--hosts": "hosts",
+    "--progress": "progress",
+    "--jps": "jps",
 }
 
 
@@ -826,6 +845,7 @@ def cli() -> None:
 @redirect_options
 @selection_options(filter_short=True)
 @summary_option
+@progress_options
 @click.option(
     "--wait/--no-wait", is_flag=True, help="Wait for the job to finish; exit with its status."
 )
@@ -872,6 +892,7 @@ def _given(name: str) -> bool:
     help="Follow matching jobs submitted later too, until Ctrl-C (the "
     "instance is asked every second); alone, selects the active jobs.",
 )
+@progress_options
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 

@@ -99,6 +99,8 @@ def given(req: Request) -> list[str]:
         "-v": req.verbose,
         "--label-by": req.label_by is not None,
         "--hosts": req.hosts is not None,
+        "--progress": req.progress,
+        "--jps": req.jps,
     }
     return [option for option, on in used.items() if on]
 
@@ -115,6 +117,8 @@ def conflict(req: Request) -> Conflict | None:
         return Conflict("--coalesce", "names the ranks or hosts itself", "--label-by host-rank")
     if req.force and req.split is None:
         return Conflict("--force", "replaces the files of --split", "--split", needs=True)
+    if req.jps and not req.progress:
+        return Conflict("--jps", "changes the bar of --progress", "--progress", needs=True)
     if req.command == "events" and "output" not in req.eventlogs:
         for option in OUTPUT_SELECTORS:
             if option in options:

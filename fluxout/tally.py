@@ -8,6 +8,7 @@ rich table) is fluxout.render.summary's. Everything goes to stderr.
 from __future__ import annotations
 
 from fluxout.render.output import TextRenderer
+from fluxout.render.progress import NoProgress, ProgressBar
 from fluxout.render.summary import show_summary
 from fluxout.status import JobInfo
 from fluxout.summary import RunSummary, outcome_of
@@ -25,8 +26,11 @@ class Tally:
         self.mode = summary
         self.several = several
         self.summary = RunSummary()
+        # --progress's bar counts the jobs as they start and end, as told here.
+        self.progress: ProgressBar | NoProgress = NoProgress()
 
     def start(self, job: str) -> None:
+        self.progress.job_started(job)
         if self.verbose:
             self.out.note(f"+ {job}", "green")
             self.out.sink.flush_stderr()  # seen as it happens, even in a pipe
@@ -34,8 +38,9 @@ class Tally:
     def end(self, job: str, info: JobInfo | None, status: int, failed: bool = False) -> None:
         outcome = outcome_of(job, info or JobInfo(), status, failed or info is None)
         self.summary.add(outcome)
+        ok = outcome.status == 0 and outcome.result not in ("failed", "error")
+        self.progress.job_done(job, 0 if ok else outcome.status or 1)
         if self.verbose:
-            ok = outcome.status == 0 and outcome.result not in ("failed", "error")
             self.out.note(outcome.line(), "green" if ok else "red")
             self.out.sink.flush_stderr()
 

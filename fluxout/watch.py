@@ -31,6 +31,7 @@ from fluxout.job import (
 from fluxout.names import JobName, job_names
 from fluxout.plan import Plan
 from fluxout.render.output import LineFormat, Output, TextRenderer
+from fluxout.render.progress import NoProgress, ProgressBar
 from fluxout.render.records import EventsRenderer, LinesRenderer, names_host
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
@@ -88,6 +89,10 @@ class Request:
     # (auto, always, never, json).
     select: Selection | None = None
     summary: str = "auto"
+    # As flux watch's: a bar of the jobs done on stderr's terminal, with
+    # their rate (jobs/s) instead of the elapsed time.
+    progress: bool = False
+    jps: bool = False
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -302,13 +307,14 @@ def _wanted(job: _Job) -> frozenset[str]:
     return wanted | {QUEUE} if job.pipeline.pending is not None else wanted
 
 
-def _read_one(job: _Job, follow: bool) -> int:
+def _read_one(job: _Job, follow: bool, progress: Progress) -> int:
     chunks = job.source.chunks(follow, _wanted(job))
     try:
         for eventlog, chunk in chunks:
             if eventlog == IDLE:
                 if job.pipeline.idle():
                     break
+                progress.redraw()  # the bar's clock moves while the job waits
                 continue
             job.pipeline.feed(eventlog, chunk)
     finally:
@@ -419,6 +425,7 @@ def _follow_loop(
                 tally.end(job.name, job.pipeline.info, statuses[i] or 0)
             elif eventlog == IDLE:
                 job.over = job.pipeline.idle()
+                tally.progress.redraw()  # the bar's clock moves while jobs wait
             else:
                 assert isinstance(payload, (bytes, Notice))
                 job.pipeline.feed(eventlog, payload)
@@ -436,7 +443,7 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     # Colour, escaping and flushing are decided once, for every job's renderer.
     output = Output(
         term,
-        Sink(term.stdout, term.stderr, term.shared),
+        Sink(term.stdout, term.stderr, term.shared, term.stdout_tty and term.stderr_tty),
         term.color(req.color),
         flush_each_batch=req.follow or term.stdout_tty,
         escape=term.escapes(),
@@ -462,6 +469,8 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
     # -v is attach's for one job; with several, or a selection, it also
     # tells each job's start and end (stern's + and -).
     tally = Tally(messages, req.verbose and (several or selected), req.summary, several)
+    progress = _progress(req, output)
+    tally.progress = progress  # the bar counts what the tally counts
     conflict = window_conflict(req.since, req.until)
     if conflict is not None:
         # Known before any job is read: said once, not once per job.
@@ -475,6 +484,20 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
         for out in renderers:
             out.close()
         tally.finish(selected)
+        progress.close()
+
+
+# What the core tells the progress bar (render/progress.py), or nothing.
+Progress = ProgressBar | NoProgress
+
+
+def _progress(req: Request, output: Output) -> Progress:
+    """--progress's bar, on stderr's terminal only: elsewhere (a pipe, a
+    file, a batch job's log) it says nothing, as --color auto would not."""
+    term = output.terminal
+    if not req.progress or not term.stderr_tty or req.command not in ("cat", "follow"):
+        return NoProgress()
+    return ProgressBar(output.sink.bottom, term.columns, req.jps, output.color[1])
 
 
 # follow --new asks the instance for new jobs this often.
@@ -521,6 +544,7 @@ def _run_output(
 ) -> int:
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
+    tally.progress.start(len(req.jobs))
     for arg, out, name in zip(req.jobs, renderers, names, strict=True):
         tally.start(name.prefix)
         try:
@@ -535,7 +559,7 @@ def _run_output(
             jobs.append(job)
             continue
         try:
-            status = _read_one(job, req.follow)
+            status = _read_one(job, req.follow, tally.progress)
             tally.end(name.prefix, job.pipeline.info, status)
         except Exception as exc:
             status = _job_failed(exc, arg, out, req.debug, job.pipeline)

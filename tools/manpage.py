@@ -548,6 +548,18 @@ def _coalesce_note() -> str:
 
 
 OPTION_NOTES: dict[str, Callable[[], str]] = {
+    "--progress": lambda: (
+        "The bar is the last line of the terminal, on standard error: the jobs "
+        "done of all, how many failed (a job whose exit status is not 0, or "
+        "that could not be read; `cat` counts a finished job by its own exit "
+        "status), and the percentage done with the elapsed time (`--jps`: the "
+        "jobs done per second). Job output and fluxout's messages are written "
+        "above it, never on its line; it is redrawn below them at most 10 times "
+        "a second, and replaces a pending job's status line. At the end it is "
+        "erased and its final counts are left as a line of their own. When "
+        "standard error is not a terminal `--progress` does nothing and says "
+        "nothing, and standard output is the same bytes with it or without it."
+    ),
     "--log-level": _levels_note,
     "--coalesce": _coalesce_note,
     "--tasks": lambda: (

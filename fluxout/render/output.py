@@ -113,8 +113,6 @@ class TextRenderer:
             self._job_prefix(0),
             self._job_prefix(1),
         )
-        self._status_shown = False
-        self._status_line = ""
         self._last_time: float | None = None
         self._second: tuple[int, str] = (-1, "")
 
@@ -360,18 +358,13 @@ class TextRenderer:
             width = self.terminal.columns() - 2 - len(clock)
             line = f"{line:<{width}} {clock}"
         line = paint(line, STYLES["status"], self.color[1])
-        if self._status_shown and line == self._status_line:
-            return  # as it is on the screen
-        self.terminal.stderr.write(own_bytes(f"\r\x1b[K{line}"))
-        self.terminal.stderr.flush()
-        self._status_shown = True
-        self._status_line = line
+        self.sink.bottom.show_status(own_bytes(line))
 
     def _clear_status(self) -> None:
-        if self._status_shown:
+        # The run's one bottom line: its sink erases it before any output.
+        if self.sink.bottom.status is not None:
             self.sink.flush()
-            self.terminal.stderr.write(b"\r\x1b[K")
-            self._status_shown = False
+            self.sink.bottom.show_status(b"")
 
     def batch_done(self) -> None:
         if self.flush_each_batch:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from fluxout.errors import OutputWriteError
+from fluxout.render.bottom import BottomLine
 
 FLUSH_BYTES = 1 << 18
 
@@ -19,9 +20,13 @@ STDERR = 1
 
 
 class Sink:
-    def __init__(self, stdout: BinaryIO, stderr: BinaryIO, shared: bool) -> None:
+    def __init__(
+        self, stdout: BinaryIO, stderr: BinaryIO, shared: bool, stdout_on_screen: bool = False
+    ) -> None:
         self.files = (stdout, stderr)
         self.shared = shared
+        # The status line or progress bar below the output: told of each write.
+        self.bottom = BottomLine(stderr, stdout_on_screen)
         self._bufs: tuple[list[bytes], list[bytes]] = ([], [])
         self._sizes = [0, 0]
         self._last = STDOUT
@@ -51,7 +56,9 @@ class Sink:
                 data = b"".join(buf)
                 buf.clear()
                 self._sizes[fd] = 0
+                self.bottom.before_write(fd)
                 self.files[fd].write(data)
+                self.bottom.wrote(fd, data)
             self.files[fd].flush()
         except BrokenPipeError:
             raise  # the reader went away: the CLI ends quietly
@@ -70,3 +77,4 @@ class Sink:
         other = STDERR if self._last == STDOUT else STDOUT
         self._flush_one(other)
         self._flush_one(self._last)
+        self.bottom.redraw()  # the bar goes below what was written
