@@ -47,6 +47,9 @@ def live(monkeypatch: pytest.MonkeyPatch) -> Live:
     def go(fake: FakeFlux, command: str, job: str | None = None, **options: Any) -> Any:
         monkeypatch.setattr(flux_boundary, "connect", lambda uri, name: fake)
         term = _terminal()
+        # As attach: a redirected job's files (not on this machine) are only
+        # named; tests/test_redirected.py reads them.
+        options.setdefault("redirected", False)
         rc = run(Request(command, [job or fake.f58], **options), term)
         assert isinstance(term.stdout, io.BytesIO) and isinstance(term.stderr, io.BytesIO)
         # Nothing fluxout asked could have harmed a real broker.
