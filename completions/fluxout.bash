@@ -62,6 +62,10 @@ _fluxout_options()
             --include --exclude --json --no-json --format -f --follow \
             --no-follow -h --help
         ;;
+    stats)
+        printf '%s\n' --color --colour --uri -t --tasks --stream --json \
+            --no-json -h --help
+        ;;
     esac
 }
 
@@ -94,6 +98,10 @@ _fluxout_takes_value()
             --log-level | --timestamps | --head | --tail | --since | \
             --until | --grep | --include | --exclude | --format) return 0 ;;
         esac ;;
+    stats)
+        case $2 in
+        --color | --colour | --uri | -t | --tasks | --stream) return 0 ;;
+        esac ;;
     esac
     return 1
 }
@@ -103,9 +111,11 @@ _fluxout_values()
 {
     case $1:$2 in
     cat:--color | cat:--colour | follow:--color | follow:--colour | \
-        events:--color | events:--colour | lines:--color | lines:--colour)
+        events:--color | events:--colour | lines:--color | lines:--colour | \
+        stats:--color | stats:--colour)
         _fluxout_words 'auto always never' "$3" ;;
-    cat:--stream | follow:--stream | events:--stream | lines:--stream)
+    cat:--stream | follow:--stream | events:--stream | lines:--stream | \
+        stats:--stream)
         _fluxout_words 'stdout stderr all' "$3" ;;
     cat:-L | cat:--log-level | follow:-L | follow:--log-level | events:-L | \
         events:--log-level | lines:-L | lines:--log-level)
@@ -152,7 +162,7 @@ _fluxout()
     elif [[ $cur == -* ]]; then
         COMPREPLY=($(_fluxout_words "$(_fluxout_options "$cmd")" "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(_fluxout_words 'cat follow events lines' "$cur"))
+        COMPREPLY=($(_fluxout_words 'cat follow events lines stats' "$cur"))
     else
         # JOB: the user's active jobs, and paths to saved eventlogs.
         compopt -o filenames 2>/dev/null

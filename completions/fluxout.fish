@@ -16,12 +16,13 @@ function __fluxout_jobids --description 'The active Flux jobs of the user'
 end
 
 complete -c fluxout -f
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -s V -l version -d 'Show the version and exit'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -s h -l help -d 'Show this message and exit'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a cat -d 'Print the output a job has so far, then exit'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a follow -d 'Stream a job\'s output live until it is complete; exit with the job\'s status'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a events -d 'Print eventlog events (output, main, exec), merged by time'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a lines -d 'One record per assembled line: time, rank, stream and text'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -s V -l version -d 'Show the version and exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -s h -l help -d 'Show this message and exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a cat -d 'Print the output a job has so far, then exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a follow -d 'Stream a job\'s output live until it is complete; exit with the job\'s status'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a events -d 'Print eventlog events (output, main, exec), merged by time'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a lines -d 'One record per assembled line: time, rank, stream and text'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a stats -d 'Per task and stream: lines, bytes, first and last output, exit status'
 
 # fluxout cat
 complete -c fluxout -n '__fish_seen_subcommand_from cat; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
@@ -110,3 +111,12 @@ complete -c fluxout -n '__fish_seen_subcommand_from lines' -l json -l no-json -d
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l format -r -f -d 'Write each line through TEMPLATE, with fields {job} {rank} {stream} {time} (seconds since the job\'s submit) {timestamp} {line} {eol}, each with an optional format spec as flux jobs --format takes ({rank:>4})'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -s f -l follow -l no-follow -d 'Keep printing new lines'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -s h -l help -d 'Show this message and exit'
+
+# fluxout stats
+complete -c fluxout -n '__fish_seen_subcommand_from stats; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l color -l colour -f -a 'auto always never' -d 'Colour fluxout\'s labels and messages (bare --color: always)'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l uri -r -f -d 'Flux instance to read jobs from [default: $FLUX_URI]'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -s t -l tasks -r -f -d 'Only these task ranks (an idset such as 0-3,7, in any order, or all)'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l stream -r -f -a 'stdout stderr all' -d 'Which output streams'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l json -l no-json -d 'JSON Lines, one object per task and stream'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -s h -l help -d 'Show this message and exit'

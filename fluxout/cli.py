@@ -706,6 +706,47 @@ def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: 
     )
 
 
+@cli.command(cls=Command, epilog=EPILOG)
+@common_options
+@click.option(
+    "-t",
+    "--tasks",
+    type=TasksType(),
+    default=None,
+    help="Only these task ranks (an idset such as 0-3,7, in any order, or all).",
+)
+@click.option(
+    "--stream",
+    type=click.Choice(["stdout", "stderr", "all"]),
+    default="all",
+    show_default=True,
+    help="Which output streams.",
+)
+@click.option(
+    "--json/--no-json",
+    "json_",
+    envvar="FLUXOUT_JSON",
+    is_flag=True,
+    help="JSON Lines, one object per task and stream.",
+)
+def stats(jobs: tuple[str, ...], stream: str, json_: bool, **kw: Any) -> None:
+    """Per task and stream: lines, bytes, first and last output, exit status.
+
+    One row per task and stream, with the task's exit status (from the
+    exec eventlog's shell.task-exit, else the job's status, marked "(job)")
+    and its host when known, and a sparkline of its output over the job's
+    output time span, so a task that stopped writing early stands out.
+    Times are seconds since the job's start. A table on a terminal (plain
+    in a pipe), --json for scripts.
+    """
+    from fluxout.statsrun import run_stats
+    from fluxout.watch import Request
+
+    raise SystemExit(
+        run_stats(Request("stats", list(jobs), streams=_streams(stream), json=json_, **kw))
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; fluxout.exit maps every outcome to its status."""
     run_main(_invoke, argv, _click_status)
