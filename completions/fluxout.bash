@@ -49,7 +49,7 @@ _fluxout_options()
             --split --force --no-force -E --show-events --no-show-events -X \
             --show-exec --no-show-exec -w --wait-event -v --verbose \
             --no-verbose -q --quiet --no-quiet --show-status \
-            --no-show-status -h --help
+            --no-show-status --stall -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -85,7 +85,7 @@ _fluxout_takes_value()
         --color | --colour | --uri | -t | --tasks | --stream | -L | \
             --log-level | --timestamps | --head | --tail | --since | \
             --until | --grep | --include | --exclude | --highlight | \
-            --split | -w | --wait-event) return 0 ;;
+            --split | -w | --wait-event | --stall) return 0 ;;
         esac ;;
     events)
         case $2 in

@@ -79,6 +79,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -s w -l wait-event -
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s v -l verbose -l no-verbose -d 'Show the source file and line of job shell log messages'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s q -l quiet -l no-quiet -d 'No job shell log messages, redirect notices or exec log prefixes, as flux job attach -q (exceptions and errors are still shown)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l show-status -l no-show-status -d 'Show the status line of a pending job at once, even when not on a terminal (on a terminal it shows after 2 s)'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l stall -r -f -d 'Warn on stderr when a task writes nothing for DURATION (30s, 2m, 1.5) while others still write, and when it resumes'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events

@@ -579,6 +579,25 @@ def _given(name: str) -> bool:
     return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
+class DurationType(click.ParamType[float]):
+    """A duration: 30s, 2m, 1h30m, 250ms, or seconds (1.5); more than 0."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.filters import FilterError, parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(str(value))
+        except FilterError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} is not a duration of more than 0", param, ctx)
+        return seconds
+
+
 @cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
@@ -586,6 +605,14 @@ def _given(name: str) -> bool:
 @line_options
 @show_options
 @attach_options
+@click.option(
+    "--stall",
+    type=DurationType(),
+    default=None,
+    help="Warn on stderr when a task writes nothing for DURATION (30s, 2m, "
+    "1.5) while others still write, and when it resumes; on a terminal the "
+    "status line names the stalled tasks. Finished tasks are never stalled.",
+)
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 

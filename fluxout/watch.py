@@ -72,6 +72,7 @@ class Request:
     verbose: bool = False
     quiet: bool = False
     show_status: bool = False
+    stall: float | None = None  # follow --stall: seconds a task may be quiet
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -206,6 +207,13 @@ class _Job:
             ),
             origin="submit" if req.command == "lines" else "start",
         )
+        self.stall = None
+        if req.stall is not None:
+            from fluxout.stall import StallTracker
+
+            label = job_label(self.source, arg)
+            self.stall = StallTracker(label, req.stall, req.tasks, out.warning)
+        self._stall_shown = False
         eventlogs = self.source.eventlogs
         self.pipeline = JobOutput(
             self.source.name,
@@ -216,6 +224,24 @@ class _Job:
             label=job_label(self.source, arg),
             saved=_saved_files(self.source),
         )
+
+    def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        """A chunk to the pipeline; with --stall, to the tracker first (its
+        warnings come before the output that shows them), and its status
+        line, on a terminal, drawn again after the output."""
+        stall = self.stall
+        if stall is None:
+            self.pipeline.feed(eventlog, chunk)
+            return
+        if self._stall_shown:
+            self.out.status("")
+            self._stall_shown = False
+        stall.feed(eventlog, chunk)
+        self.pipeline.feed(eventlog, chunk)
+        text = stall.status()
+        if text and self.out.terminal.stderr_tty:
+            self.out.status(text)
+            self._stall_shown = True
 
 
 def _job_failed(
@@ -253,7 +279,7 @@ def _read_one(job: _Job, follow: bool) -> int:
                 if job.pipeline.idle():
                     break
                 continue
-            job.pipeline.feed(eventlog, chunk)
+            job.feed(eventlog, chunk)
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
@@ -335,7 +361,7 @@ def _follow_loop(
                 job.over = job.pipeline.idle()
             else:
                 assert isinstance(payload, (bytes, Notice))
-                job.pipeline.feed(eventlog, payload)
+                job.feed(eventlog, payload)
         except Exception as exc:
             statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
             job.over = True  # its reader stops at its next idle
