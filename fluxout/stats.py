@@ -24,7 +24,7 @@ import bisect
 import operator
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter
@@ -289,24 +289,32 @@ class JobStats:
             # The line the last chunk left unfinished, alone; the rest is
             # decoded where it is (a view, not a copy).
             start = chunk.find(b"\n") + 1
-            self._lines(b"".join([*tail, chunk[:start]]), 1)
+            line = b"".join([*tail, chunk[:start]])
+            self._lines(line, 0, len(line))
         tail.clear()
         self._tail_size = 0
         if cut < len(chunk):
             tail.append(chunk[cut:])
             self._tail_size = len(chunk) - cut
         if cut > start:
-            self._lines(memoryview(chunk)[start:cut], chunk.count(b"\n", start, cut))
+            self._lines(chunk, start, cut)
         self._flush()
 
-    def _lines(self, body: bytes | memoryview, count: int) -> None:
-        """Whole lines of the output eventlog: as one batch, else one by one."""
-        if not self._whole(body):
+    def _lines(self, chunk: bytes, start: int, end: int) -> None:
+        """Whole lines of the output eventlog, chunk[start:end]: as one
+        batch (read where they are, through a view), else one by one."""
+        taken = self._whole(memoryview(chunk)[start:end])
+        if taken:
+            # A line per event: msgspec skips blank lines, which no eventlog
+            # has within it (only `flux job info` adds one at its end).
+            self._lineno += taken
+        else:
             splitter = LineSplitter()
             splitter.lineno = self._lineno
-            first, lines = splitter.split(bytes(body))
+            first, lines = splitter.split(chunk[start:end])
             self._one_by_one(first, lines)
-        self._lineno += count
+            self._lineno = splitter.lineno
+        self._flush()  # before the next lines: a task's texts stay in order
 
     def end(self) -> None:
         """The eventlogs are read: their last lines without a newline."""
@@ -339,20 +347,20 @@ class JobStats:
         self._one_by_one(first, lines)
         self._flush()
 
-    def _whole(self, body: bytes | memoryview) -> bool:
+    def _whole(self, body: memoryview) -> int:
         """Whole lines decoded as one batch of plain data events, each
         handed to its task's list by C loops (``map`` of an attribute
-        getter, a dict lookup and a call), none in Python. False, with
-        nothing taken, when one of them is not a plain data event (the
+        getter, a dict lookup and a call), none in Python; how many were
+        taken (all). 0, with nothing taken, when one of them is not a plain data event (the
         header, eof, base64, a bad line) or is of a rank not learnt yet."""
         try:
             events = _decode_lines(body)
             adders = list(map(self._adders.__getitem__, map(_RANK, events)))
         except (msgspec.ValidationError, msgspec.DecodeError, KeyError):
-            return False
+            return 0
         deque(map(_call, adders, events), maxlen=0)
         self._hidden.clear()
-        return True
+        return len(events)
 
     def _one_by_one(self, first: int, lines: list[bytes]) -> None:
         decode = _decode
@@ -450,7 +458,6 @@ class JobStats:
 
     def _flush(self) -> None:
         """The batch's texts of each task: joined once, counted, put in slots."""
-        grid = self.grid
         for task, events in self._ranked:
             if events:
                 self._split_streams(task, events)
@@ -459,27 +466,35 @@ class JobStats:
             times, texts = pending.times, pending.texts
             if not texts:
                 continue
-            stats = pending.stats
-            joined = "".join(texts)
-            stats.newlines += joined.count("\n")
-            size = len(joined) if joined.isascii() else len(joined.encode(errors=BYTES))
-            stats.bytes += size
-            stats.open = not joined.endswith("\n")
             if times != sorted(times):  # never seen: an eventlog is in time order
                 pairs = sorted(zip(times, texts, strict=True), key=lambda p: p[0])
                 times[:] = [t for t, _ in pairs]
                 texts[:] = [x for _, x in pairs]
-            low, high = times[0], times[-1]
-            stats.first = low if stats.first is None else min(stats.first, low)
-            stats.last = high if stats.last is None else max(stats.last, high)
-            grid.cover(low)
-            grid.cover(high)
-            _fill(stats.hist, grid, times, size)
+            size = self._count(pending.stats, "".join(texts), times[0], times[-1])
+            _fill(pending.stats.hist, self.grid, times, size)
             times.clear()
             texts.clear()
 
+    def _count(self, stats: StreamStats, joined: str, low: float, high: float) -> int:
+        """One task's text of a batch, written from ``low`` to ``high``:
+        its newlines and bytes counted; its size."""
+        stats.newlines += joined.count("\n")
+        size = len(joined) if joined.isascii() else len(joined.encode(errors=BYTES))
+        stats.bytes += size
+        stats.open = not joined.endswith("\n")
+        stats.first = low if stats.first is None else min(stats.first, low)
+        stats.last = high if stats.last is None else max(stats.last, high)
+        self.grid.cover(low)
+        self.grid.cover(high)
+        return size
+
     def _split_streams(self, task: int, events: list[_PlainEvent]) -> None:
-        """A task's events of a batch decoded whole, to its streams' lists."""
+        """A task's events of a batch decoded whole, counted per stream.
+
+        The events are in eventlog order, which is time order (one job
+        shell writes the eventlog, stamping each event as it writes it):
+        the first and last are the earliest and latest, and their slots are
+        found by bisecting the events by time, with no list of times."""
         streams = list(map(_STREAM, events))
         if "stderr" not in streams:
             parts = [("stdout", events)]
@@ -494,9 +509,12 @@ class JobStats:
         for stream, part in parts:
             if stream not in self.streams:
                 continue
-            pending = self._pending_of(self._stats(task, stream))
-            pending.times.extend(map(_TIME, part))
-            pending.texts.extend(map(_DATA, part))
+            stats = self._stats(task, stream)
+            low, high = part[0].timestamp, part[-1].timestamp
+            if high < low:  # a clock that went back: the slots are approximate
+                low, high = high, low
+            size = self._count(stats, "".join(map(_DATA, part)), low, high)
+            _fill(stats.hist, self.grid, part, size, _TIME)
 
     # -- results ------------------------------------------------------------
 
@@ -552,7 +570,13 @@ class JobStats:
         return min(firsts), max(lasts)
 
 
-def _fill(hist: list[int], grid: Grid, times: list[float], size: int) -> None:
+def _fill(
+    hist: list[int],
+    grid: Grid,
+    times: Sequence[Any],
+    size: int,
+    key: Callable[[Any], float] | None = None,
+) -> None:
     """Add ``size`` bytes written at sorted ``times`` to their slots, each
     slot its share by events (one batch of a task is not split by line
     lengths: no per-event sum); one bisect per slot the batch spans."""
@@ -561,10 +585,13 @@ def _fill(hist: list[int], grid: Grid, times: list[float], size: int) -> None:
     n = len(times)
     lo = 0
     given = 0
-    slot = grid.slot(times[0])
-    last_slot = grid.slot(times[-1])
+    slot = grid.slot(times[0] if key is None else key(times[0]))
+    last_slot = grid.slot(times[-1] if key is None else key(times[-1]))
     while lo < n:
-        hi = n if slot >= last_slot else bisect.bisect_left(times, origin + (slot + 1) * width, lo)
+        if slot >= last_slot:
+            hi = n
+        else:
+            hi = bisect.bisect_left(times, origin + (slot + 1) * width, lo, key=key)
         if hi > lo:
             share = size * hi // n
             hist[slot] += share - given

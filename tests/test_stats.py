@@ -262,3 +262,54 @@ def test_live_jobid_through_the_fake_boundary(
     got = {(r["rank"], r["stream"]): (r["lines"], r["bytes"]) for r in rows(term.stdout.getvalue())}
     assert got == expected_counts(d)
     assert all(r["job"] == fake.f58 for r in rows(term.stdout.getvalue()))
+
+
+def test_batches_mixing_tasks_streams_and_odd_events(run: Run, tmp_path: Path) -> None:
+    """Several MiB: batches decoded whole (3 tasks, both streams, non-ASCII
+    text), and batches with an event of several ranks, base64 data or a
+    bad line, read one by one; the numbers are each task's bytes, counted
+    here from what was written."""
+    import base64
+    import random
+
+    rng = random.Random(17)
+    written: dict[tuple[int, str], bytearray] = {
+        (r, s): bytearray() for r in range(3) for s in ("stdout", "stderr")
+    }
+    lines = [_eventlog([], 3).rstrip(b"\n")]
+    ts = 100.0
+    for i in range(60000):
+        ts += 0.001
+        rank, stream = rng.randrange(3), rng.choice(("stdout", "stdout", "stderr"))
+        text = f"{i} é ✓ line of task {rank}\n" if i % 7 else f"piece {i} "
+        ctx: dict[str, Any] = {"stream": stream, "rank": str(rank), "data": text}
+        ranks = [rank]
+        if i in (20000, 45000):  # every task at once
+            ctx["rank"], ranks = "[0-2]", [0, 1, 2]
+        if i == 30000:  # bytes that are not UTF-8
+            raw = b"\xff\xfe binary\n"
+            ctx["data"], ctx["encoding"] = base64.b64encode(raw).decode(), "base64"
+            text_bytes = raw
+        else:
+            text_bytes = text.encode()
+        for r in ranks:
+            written[(r, stream)] += text_bytes
+        lines.append(orjson.dumps({"timestamp": ts, "name": "data", "context": ctx}))
+        if i == 40000:
+            lines.append(b'{"timestamp": oops')
+    path = tmp_path / "mixed.eventlog"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert path.stat().st_size > 4 << 20
+
+    def counts(data: bytes) -> tuple[int, int]:
+        return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0), len(data)
+
+    out, err, rc = run("stats", "--json", path)
+    assert rc == 1 and err.count(b"\n") == 1 and b"line 40003" in err  # the bad line, by number
+    got = {(r["rank"], r["stream"]): (r["lines"], r["bytes"]) for r in rows(out)}
+    assert got == {key: counts(bytes(data)) for key, data in written.items()}
+    for r in rows(out):
+        assert sum(r["activity"]["bytes"]) == r["bytes"]
+    out, _, _ = run("stats", "--json", "-t", "1", "--stream", "stderr", path)
+    (row,) = rows(out)
+    assert (row["lines"], row["bytes"]) == counts(bytes(written[(1, "stderr")]))
