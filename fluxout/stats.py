@@ -355,11 +355,17 @@ class JobStats:
         header, eof, base64, a bad line) or is of a rank not learnt yet."""
         try:
             events = _decode_lines(body)
-            adders = list(map(self._adders.__getitem__, map(_RANK, events)))
-        except (msgspec.ValidationError, msgspec.DecodeError, KeyError):
+        except (msgspec.ValidationError, msgspec.DecodeError):
             return 0
-        deque(map(_call, adders, events), maxlen=0)
-        self._hidden.clear()
+        try:
+            deque(map(_call, map(self._adders.__getitem__, map(_RANK, events)), events), maxlen=0)
+        except KeyError:
+            # The task lists were empty (each batch is flushed): undo.
+            for _, taken in self._ranked:
+                taken.clear()
+            return 0
+        finally:
+            self._hidden.clear()
         return len(events)
 
     def _one_by_one(self, first: int, lines: list[bytes]) -> None:

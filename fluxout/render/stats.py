@@ -15,8 +15,9 @@ the stream went to, or null), ``exit`` (``{"code", "signal", "from"}``,
 job's output time span (absolute start and end; the bytes of a task in
 one read batch are spread over its events evenly).
 
-The table is made with rich on a terminal (colour per rank, a red exit
-that is not 0) and plain, with the same columns, in a pipe.
+The table is made with rich on a terminal, or wherever there is colour
+(colour per rank, a red exit that is not 0), and plain, with the same
+columns, in a pipe.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ class StatsRenderer(TextRenderer):
 
     def _table(self) -> bytes:
         header, rows = self._cells()
-        if not self.terminal.stdout_tty:
+        tty = self.terminal.stdout_tty
+        if not tty and not self.color[0]:
             return own_bytes(_plain(header, rows))
         from rich.console import Console
         from rich.table import Table
@@ -164,7 +166,8 @@ class StatsRenderer(TextRenderer):
         buf = io.StringIO()
         console = Console(
             file=buf,
-            width=self.terminal.columns(),
+            # In a pipe (--color always): as wide as the rows, never wrapped.
+            width=self.terminal.columns() if tty else 1 << 12,
             color_system="standard" if color else None,
             force_terminal=color,
             markup=False,
