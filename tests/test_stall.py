@@ -286,3 +286,27 @@ save json fo stats --json $id
     assert one["lines"] == 2 and one["last"] - one["first"] >= 1.9
     zero = next(r for r in rows if r["rank"] == 0 and r["stream"] == "stdout")
     assert zero["lines"] == 40
+
+
+def test_several_jobs_each_tracked(run: Run, tmp_path: Path) -> None:
+    """follow of several jobs (a reader thread each): each job's stalls are
+    told under its own name, from its own events."""
+    quiet = {"a": (T0 + 10, T0 + 50), "b": (T0 + 30, T0 + 45)}
+    want = []
+    paths = []
+    for name, window in quiet.items():
+        lines = [header(T0, 2), *job_events(T0 + 1, window, T0 + 60, 1.0), *eofs(T0 + 61, range(2))]
+        path = tmp_path / name
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        paths.append(path)
+        want += expected_messages(lines, name, 10.0)
+    out, err, rc = run("follow", "--stall", "10s", *paths)
+    assert rc == 0 and len(want) == 4
+    written = [x for p in paths for x in p.read_bytes().splitlines() if b'"data":""' not in x]
+    assert out.count(b"\n") == len(written) - 2  # every line shown (the headers aside)
+    told = [line for line in err.decode().splitlines() if "task 1" in line]
+    assert sorted(told) == sorted(want)
+    for name in quiet:  # in order within each job
+        assert [x for x in told if x.startswith(f"fluxout: {name}:")] == [
+            x for x in want if x.startswith(f"fluxout: {name}:")
+        ]
