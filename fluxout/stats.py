@@ -148,13 +148,16 @@ class StreamStats:
         return out
 
 
-class _PlainContext(msgspec.Struct, forbid_unknown_fields=True):
+# gc=False: a million of them are made per million lines, and each one the
+# collector tracks costs it work; they hold strings, a float and each other
+# only, so no cycle can go through them.
+class _PlainContext(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     stream: Literal["stdout", "stderr"]
     rank: str
     data: str
 
 
-class _PlainEvent(msgspec.Struct, forbid_unknown_fields=True):
+class _PlainEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A data event of UTF-8 text, no eof: what a batch decoded whole holds."""
 
     timestamp: float
