@@ -55,6 +55,10 @@ STREAMS = ("stdout", "stderr")
 SLOTS = 512
 FIRST_WIDTH = 1e-5
 
+# An event of more tasks than this takes the careful path (each event's
+# call would append it to every task's list).
+MAX_SHARED = 64
+
 # Buckets of the sparkline (and of the JSON "activity" field).
 BUCKETS = 20
 
@@ -242,6 +246,7 @@ class JobStats:
         # its task's list (both streams, split at the batch's end).
         self._adders: dict[str, Callable[[_PlainEvent], None]] = {}
         self._ranked: list[tuple[int, list[_PlainEvent]]] = []
+        self._task_events: dict[int, list[_PlainEvent]] = {}
         self._hidden: list[_PlainEvent] = []  # the events of tasks not shown
         # The output eventlog is cut by _chunk (whole lines) until a line
         # is too long, then by its LineSplitter.
@@ -426,24 +431,42 @@ class JobStats:
                 pending.appenders[1](text)
             if rec.eof:
                 stats.eof = True
-        if len(rec.ranks) == 1 and not rec.eof and self.decoder.header is not None:
-            # The lane takes this rank's next plain events.
-            self._routes[rec.stream][rec.rank] = (
-                self._pending_of(selected[0]).appenders if selected else _DISCARD
-            )
-            self._learn(rec.rank, rec.ranks.first)
+        if not rec.eof and self.decoder.header is not None:
+            if len(rec.ranks) == 1:
+                # The lane takes this rank's next plain events, one by one.
+                self._routes[rec.stream][rec.rank] = (
+                    self._pending_of(selected[0]).appenders if selected else _DISCARD
+                )
+            # And, of several ranks too, in a batch decoded whole.
+            self._learn(rec.rank, rec.ranks)
 
-    def _learn(self, rank: str, task: int) -> None:
-        """A rank string of one task: its events of a whole batch go to
-        the task's list, or nowhere when the task is not shown."""
-        if rank in self._adders:
+    def _learn(self, rank: str, ranks: IdSet) -> None:
+        """A rank string and the tasks it stands for (as the decoder kept
+        them): its events of a whole batch go to each shown task's list
+        (one list a task, whatever rank strings name it, so its events
+        stay in order), or nowhere."""
+        if rank in self._adders or len(ranks) > MAX_SHARED:
             return
-        if task not in self.select(rank, IdSet(((task, task),))):
+        lists = [self._events_of(task) for task in self.select(rank, ranks)]
+        if not lists:
             self._adders[rank] = self._hidden.append
-            return
-        events: list[_PlainEvent] = []
-        self._ranked.append((task, events))
-        self._adders[rank] = events.append
+        elif len(lists) == 1:
+            self._adders[rank] = lists[0].append
+        else:  # an event of several tasks: one call a event, in Python
+            appends = [events.append for events in lists]
+
+            def add(event: _PlainEvent) -> None:
+                for append in appends:
+                    append(event)
+
+            self._adders[rank] = add
+
+    def _events_of(self, task: int) -> list[_PlainEvent]:
+        events = self._task_events.get(task)
+        if events is None:
+            events = self._task_events[task] = []
+            self._ranked.append((task, events))
+        return events
 
     def _selected(self, stream: str, ranks: IdSet) -> list[StreamStats]:
         if stream not in self.streams:
