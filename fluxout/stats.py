@@ -626,6 +626,23 @@ def _fill(
     given = 0
     slot = grid.slot(times[0] if key is None else key(times[0]))
     last_slot = grid.slot(times[-1] if key is None else key(times[-1]))
+    if slot == last_slot:
+        hist[slot] += size
+        return
+    if n <= 4 * (last_slot - slot):
+        # Few events over many slots (many tasks, or a slow writer): each
+        # event's slot, rather than a bisect per slot.
+        top = SLOTS - 1
+        found = [
+            min(top, max(0, int((t - origin) / width)))
+            for t in (times if key is None else map(key, times))
+        ]
+        for i in sorted(set(found)):
+            hi = bisect.bisect_right(found, i)
+            share = size * hi // n
+            hist[i] += share - given
+            given = share
+        return
     while lo < n:
         if slot >= last_slot:
             hi = n
