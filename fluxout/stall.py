@@ -49,7 +49,7 @@ class StallTracker:
         job: str,
         duration: float,
         tasks: IdSet | None = None,
-        warn: Callable[[str], None] = print,
+        warn: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.job = job
         self.duration = duration

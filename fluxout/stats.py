@@ -3,19 +3,22 @@ output time, exit status, and output over time (for a sparkline).
 
 ``JobStats`` is fed a job's eventlog chunks as ``cat`` is, and keeps one
 ``StreamStats`` per (task, stream). The output eventlog takes a batched
-lane of its own, as fluxout.lane does for ``cat``: each plain data event is
-decoded by msgspec against its exact shape, its text and time appended to
-its task's lists for the batch, and at the end of the batch each task's
-texts are joined once, their newlines counted with ``str.count`` and their
-bytes measured; no record is built per line. Any other event (the header,
-eof, several ranks, a rank not seen yet, anything malformed) takes the
-careful path through ``OutputDecoder``, into the same lists, in order.
+lane of its own: the whole lines of each chunk are decoded by msgspec as
+one batch of plain data events (``decode_lines`` against their exact
+shape), each event handed to its task's list by C loops (``map`` of an
+attribute getter, a dict lookup and a call), and at the end of the batch
+each task's texts are joined once per stream, their newlines counted with
+``str.count`` and their bytes measured: no record, and no Python step, per
+line. A batch that holds any other event (the header, eof, base64 data, a
+rank not learnt yet, anything malformed) is read one event at a time, the
+plain ones by fluxout.lane's decoder and the rest by ``OutputDecoder``
+(the careful path), into per-task lists too, in order.
 
-Output over time is a histogram of bytes written per time slot,
-shared by every task of the job (``Grid``): slots of a width that doubles
-(and the histograms fold) when the job's output outlasts them, so it stays
-a few hundred numbers a task however long the job ran. A batch's events of
-one task are put in slots by bisecting their sorted times, not one by one.
+Output over time is a histogram of bytes written per time slot, shared by
+every task of the job (``Grid``): slots of a width that doubles (and the
+histograms fold) when the job's output outlasts them, so it stays a few
+hundred numbers a task however long the job ran. A task's events of a
+batch are put in slots by bisecting them by time, one bisect a slot.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from typing import Any, Literal
 
 import msgspec
 
-from fluxout.errors import FluxoutError
 from fluxout.eventlog import (
     MAX_LINE,
     Data,
@@ -712,7 +714,6 @@ def read_stats(
 
 __all__ = [
     "BUCKETS",
-    "FluxoutError",
     "Grid",
     "JobResult",
     "JobStats",
