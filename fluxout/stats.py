@@ -708,6 +708,10 @@ def read_stats(
             close()
     job.end()
     job.problems.summary()
+    if job.decoder.header is None and not job.stats:
+        # No task to give a row to: say why, as attach does ("No job output found").
+        why = "the job never started" if "main" in source.eventlogs and not job.info.started else ""
+        warn(f"{label}: no job output found" + (f" ({why})" if why else ""))
     rows = job.rows()
     return JobResult(label, rows, job.start, job.span(rows), job.grid), job.problems.errors
 

@@ -313,3 +313,11 @@ def test_batches_mixing_tasks_streams_and_odd_events(run: Run, tmp_path: Path) -
     out, _, _ = run("stats", "--json", "-t", "1", "--stream", "stderr", path)
     (row,) = rows(out)
     assert (row["lines"], row["bytes"]) == counts(bytes(written[(1, "stderr")]))
+
+
+@pytest.mark.parametrize("json_", [(), ("--json",)])
+def test_job_that_never_started(case_dir: Any, run: Run, json_: tuple[str, ...]) -> None:
+    out, err, rc = run("stats", *json_, case_dir("never-started"))
+    assert rc == 0 and out == b""
+    assert err.startswith(b"fluxout: ") and err.count(b"\n") == 1
+    assert err.endswith(b": no job output found (the job never started)\n")

@@ -107,7 +107,7 @@ class StatsRenderer(TextRenderer):
 
     def finish(self) -> None:
         """The table of every job read (nothing with --json)."""
-        if self.json or not self.results:
+        if self.json or not any(result.rows for result in self.results):
             return
         self.sink.write(STDOUT, self._table())
         self.flush()
