@@ -634,11 +634,9 @@ def _fill(
     if n <= 4 * (last_slot - slot):
         # Few events over many slots (many tasks, or a slow writer): each
         # event's slot, rather than a bisect per slot.
-        top = SLOTS - 1
-        found = [
-            min(top, max(0, int((t - origin) / width)))
-            for t in (times if key is None else map(key, times))
-        ]
+        found = [int((t - origin) / width) for t in (times if key is None else map(key, times))]
+        if found[0] < 0 or found[-1] >= SLOTS:  # sorted: only the ends can be out
+            found = [min(SLOTS - 1, max(0, i)) for i in found]
         for i in sorted(set(found)):
             hi = bisect.bisect_right(found, i)
             share = size * hi // n
