@@ -55,7 +55,7 @@ _fluxout_options()
             --no-show-status --redirected --no-redirected -a --active -A \
             --all -f --filter --jobs-since -c --count --user --name --queue \
             --in --summary --new --no-new --progress --no-progress --jps \
-            --no-jps -h --help
+            --no-jps --stall -h --help
         ;;
     events)
         printf '%s\n' --color --colour --uri -t --tasks --stream -L \
@@ -70,6 +70,10 @@ _fluxout_options()
             --no-json --format -f --follow --no-follow -a --active -A --all \
             --filter --jobs-since -c --count --user --name --queue --in \
             --summary -h --help
+        ;;
+    stats)
+        printf '%s\n' --color --colour --uri -t --tasks --stream --json \
+            --no-json -h --help
         ;;
     esac
 }
@@ -94,7 +98,7 @@ _fluxout_takes_value()
             --tail | --since | --until | --grep | --include | --exclude | \
             --highlight | --split | -w | --wait-event | -f | --filter | \
             --jobs-since | -c | --count | --user | --name | --queue | --in | \
-            --summary) return 0 ;;
+            --summary | --stall) return 0 ;;
         esac ;;
     events)
         case $2 in
@@ -110,6 +114,10 @@ _fluxout_takes_value()
             --filter | --jobs-since | -c | --count | --user | --name | \
             --queue | --in | --summary) return 0 ;;
         esac ;;
+    stats)
+        case $2 in
+        --color | --colour | --uri | -t | --tasks | --stream) return 0 ;;
+        esac ;;
     esac
     return 1
 }
@@ -119,9 +127,11 @@ _fluxout_values()
 {
     case $1:$2 in
     cat:--color | cat:--colour | follow:--color | follow:--colour | \
-        events:--color | events:--colour | lines:--color | lines:--colour)
+        events:--color | events:--colour | lines:--color | lines:--colour | \
+        stats:--color | stats:--colour)
         _fluxout_words 'auto always never' "$3" ;;
-    cat:--stream | follow:--stream | events:--stream | lines:--stream)
+    cat:--stream | follow:--stream | events:--stream | lines:--stream | \
+        stats:--stream)
         _fluxout_words 'stdout stderr all' "$3" ;;
     cat:-L | cat:--log-level | follow:-L | follow:--log-level | events:-L | \
         events:--log-level | lines:-L | lines:--log-level)
@@ -172,7 +182,7 @@ _fluxout()
     elif [[ $cur == -* ]]; then
         COMPREPLY=($(_fluxout_words "$(_fluxout_options "$cmd")" "$cur"))
     elif [[ -z $cmd ]]; then
-        COMPREPLY=($(_fluxout_words 'cat follow events lines' "$cur"))
+        COMPREPLY=($(_fluxout_words 'cat follow events lines stats' "$cur"))
     else
         # JOB: the user's active jobs, and paths to saved eventlogs.
         compopt -o filenames 2>/dev/null

@@ -16,12 +16,13 @@ function __fluxout_jobids --description 'The active Flux jobs of the user'
 end
 
 complete -c fluxout -f
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -s V -l version -d 'Show the version and exit'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -s h -l help -d 'Show this message and exit'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a cat -d 'Print the output a job has so far, then exit'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a follow -d 'Stream a job\'s output live until it is complete; exit with the job\'s status'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a events -d 'Print eventlog events (output, main, exec), merged by time'
-complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines' -a lines -d 'One record per assembled line: time, rank, stream and text'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -s V -l version -d 'Show the version and exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -s h -l help -d 'Show this message and exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a cat -d 'Print the output a job has so far, then exit'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a follow -d 'Stream a job\'s output live until it is complete; exit with the job\'s status'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a events -d 'Print eventlog events (output, main, exec), merged by time'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a lines -d 'One record per assembled line: time, rank, stream and text'
+complete -c fluxout -n 'not __fish_seen_subcommand_from cat follow events lines stats' -a stats -d 'Per task and stream: lines, bytes, first and last output, exit status'
 
 # fluxout cat
 complete -c fluxout -n '__fish_seen_subcommand_from cat; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
@@ -109,6 +110,7 @@ complete -c fluxout -n '__fish_seen_subcommand_from follow' -l summary -r -f -a 
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l new -l no-new -d 'Follow matching jobs submitted later too, until Ctrl-C (the instance is asked every second)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l progress -l no-progress -d 'Show a bar of the jobs done of all, and failed, at the bottom of the terminal, with the elapsed time, as flux watch --progress (only when stderr is a terminal; elsewhere it does nothing)'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -l jps -l no-jps -d 'With --progress: show the jobs done per second instead of the elapsed time'
+complete -c fluxout -n '__fish_seen_subcommand_from follow' -l stall -r -f -d 'Warn on stderr when a task writes nothing for DURATION (30s, 2m, 1.5) while others still write, and when it resumes'
 complete -c fluxout -n '__fish_seen_subcommand_from follow' -s h -l help -d 'Show this message and exit'
 
 # fluxout events
@@ -162,3 +164,12 @@ complete -c fluxout -n '__fish_seen_subcommand_from lines' -l queue -r -f -d 'Se
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l in -r -f -d 'Select among the jobs of the instance job JOBID runs (a flux batch or alloc job; a jobid path ƒA/ƒB goes deeper)'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -l summary -r -f -a 'auto always never json' -d 'With several jobs, a summary at the end on stderr: counts by result and the jobs that failed (a table on a terminal; json: one JSON object)'
 complete -c fluxout -n '__fish_seen_subcommand_from lines' -s h -l help -d 'Show this message and exit'
+
+# fluxout stats
+complete -c fluxout -n '__fish_seen_subcommand_from stats; and not string match -q -- "-*" (commandline -ct)' -F -a '(__fluxout_jobids)'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l color -l colour -f -a 'auto always never' -d 'Colour fluxout\'s labels and messages (bare --color: always)'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l uri -r -f -d 'Flux instance to read jobs from [default: $FLUX_URI]'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -s t -l tasks -r -f -d 'Only these task ranks (an idset such as 0-3,7, in any order, or all)'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l stream -r -f -a 'stdout stderr all' -d 'Which output streams'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -l json -l no-json -d 'JSON Lines, one object per task and stream'
+complete -c fluxout -n '__fish_seen_subcommand_from stats' -s h -l help -d 'Show this message and exit'

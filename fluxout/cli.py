@@ -875,6 +875,25 @@ def _given(name: str) -> bool:
     return source not in (None, click.core.ParameterSource.DEFAULT)
 
 
+class DurationType(click.ParamType[float]):
+    """A duration: 30s, 2m, 1h30m, 250ms, or seconds (1.5); more than 0."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from fluxout.filters import FilterError, parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            seconds = parse_duration(str(value))
+        except FilterError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds <= 0:
+            self.fail(f"{value!r} is not a duration of more than 0", param, ctx)
+        return seconds
+
+
 @cli.command(cls=Command, epilog=EPILOG)
 @common_options
 @output_options
@@ -893,6 +912,14 @@ def _given(name: str) -> bool:
     "instance is asked every second); alone, selects the active jobs.",
 )
 @progress_options
+@click.option(
+    "--stall",
+    type=DurationType(),
+    default=None,
+    help="Warn on stderr when a task writes nothing for DURATION (30s, 2m, "
+    "1.5) while others still write, and when it resumes; on a terminal the "
+    "status line names the stalled tasks. Finished tasks are never stalled.",
+)
 def follow(jobs: tuple[str, ...], stream: str, **kw: Any) -> None:
     """Stream a job's output live until it is complete; exit with the job's status.
 
@@ -1016,6 +1043,50 @@ def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: 
             follow=follow_,
             **kw,
         ),
+    )
+
+
+@cli.command(cls=Command, epilog=EPILOG)
+@common_options
+@click.option(
+    "-t",
+    "--tasks",
+    type=TasksType(),
+    default=None,
+    help="Only these task ranks (an idset such as 0-3,7, in any order, or all).",
+)
+@click.option(
+    "--stream",
+    type=click.Choice(["stdout", "stderr", "all"]),
+    default="all",
+    show_default=True,
+    help="Which output streams.",
+)
+@click.option(
+    "--json/--no-json",
+    "json_",
+    envvar="FLUXOUT_JSON",
+    is_flag=True,
+    help="JSON Lines, one object per task and stream.",
+)
+def stats(jobs: tuple[str, ...], stream: str, json_: bool, **kw: Any) -> None:
+    """Per task and stream: lines, bytes, first and last output, exit status.
+
+    One row per task and stream, with the task's exit status (from the
+    exec eventlog's shell.task-exit, else the job's status, marked "(job)")
+    and its host when known, and a sparkline of its output over the job's
+    output time span, so a task that stopped writing early stands out.
+    Times are seconds since the job's start. A table on a terminal (plain
+    in a pipe), --json for scripts.
+    """
+    from fluxout.statsrun import run_stats
+    from fluxout.watch import Request
+
+    raise SystemExit(
+        run_stats(
+            Request("stats", list(jobs), streams=_streams(stream), json=json_, **kw),
+            click.get_current_context().find_root().obj,
+        )
     )
 
 

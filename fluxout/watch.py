@@ -93,6 +93,7 @@ class Request:
     # their rate (jobs/s) instead of the elapsed time.
     progress: bool = False
     jps: bool = False
+    stall: float | None = None  # follow --stall: seconds a task may be quiet
 
     def filters(self) -> LineFilter:
         return LineFilter(
@@ -243,6 +244,13 @@ class _Job:
             hosts_option=_hosts_option(req),
             no_r=_no_r(self.source),
         )
+        self.stall = None
+        if req.stall is not None:
+            from fluxout.stall import StallTracker
+
+            label = job_label(self.source, arg)
+            self.stall = StallTracker(label, req.stall, req.tasks, out.warning)
+        self._stall_shown = False
         eventlogs = self.source.eventlogs
         self.pipeline = JobOutput(
             self.source.name,
@@ -253,6 +261,24 @@ class _Job:
             label=job_label(self.source, arg),
             saved=_saved_files(self.source),
         )
+
+    def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        """A chunk to the pipeline; with --stall, to the tracker first (its
+        warnings come before the output that shows them), and its status
+        line, on a terminal, drawn again after the output."""
+        stall = self.stall
+        if stall is None:
+            self.pipeline.feed(eventlog, chunk)
+            return
+        if self._stall_shown:
+            self.out.status("")
+            self._stall_shown = False
+        stall.feed(eventlog, chunk)
+        self.pipeline.feed(eventlog, chunk)
+        text = stall.status()
+        if text and self.out.terminal.stderr_tty:
+            self.out.status(text)
+            self._stall_shown = True
 
 
 def _hosts_option(req: Request) -> str:
@@ -316,7 +342,7 @@ def _read_one(job: _Job, follow: bool, progress: Progress) -> int:
                     break
                 progress.redraw()  # the bar's clock moves while the job waits
                 continue
-            job.pipeline.feed(eventlog, chunk)
+            job.feed(eventlog, chunk)
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
@@ -428,7 +454,7 @@ def _follow_loop(
                 tally.progress.redraw()  # the bar's clock moves while jobs wait
             else:
                 assert isinstance(payload, (bytes, Notice))
-                job.pipeline.feed(eventlog, payload)
+                job.feed(eventlog, payload)
         except Exception as exc:
             statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
             tally.end(job.name, job.pipeline.info, statuses[i] or 0, failed=True)

@@ -519,6 +519,47 @@ PAGES: dict[str, Page] = {
             ),
         ),
     ),
+    "stats": Page(
+        description=(
+            "fluxout stats prints one row per task and stream of a job: the "
+            "lines it wrote (newlines, and a last line without one), its bytes, "
+            "the time of its first and last output (seconds since the job's "
+            "start), how the task ended and the host it ran on when that is "
+            "known, and a sparkline of its output over the job's output time "
+            "span, so a task that stopped writing early stands out. Every task "
+            "the output header counts has its rows, silent or not.",
+            "The exit status of a task is the one the exec eventlog's "
+            "`shell.task-exit` event gives; Flux posts it for the first task "
+            "to exit only, so the others show the job's status, marked "
+            "`(job)`.",
+            "On a terminal the table is drawn with colour per task; in a pipe "
+            "it is plain text with the same columns. `--json` writes JSON "
+            "Lines instead, one object per row: `job` (the *JOB* argument as "
+            "given), `rank`, `stream`, `lines`, `bytes`, `first` and `last` "
+            "(seconds since the job's start, null when the task wrote "
+            "nothing), `first_timestamp` and `last_timestamp` (seconds since "
+            "the epoch), `eof`, `redirect` (the file the stream went to, or "
+            "null), `exit` (`code`, `signal`, and `from`: `task-exit` or "
+            "`job`), `host` (null when not known) and `activity` (`start`, "
+            "`end`, and `bytes`: the bytes written in each of 20 equal parts "
+            "of the job's output time span).",
+            *JOB_PROSE,
+        ),
+        exit_status=(("0", "The statistics of every job were printed."), *STATUS_ERRORS),
+        examples=(
+            Example(
+                "Which task went quiet:",
+                ("fluxout stats --stream stdout ƒ2BCq7Vp3",),
+            ),
+            Example(
+                "The tasks that wrote nothing to standard error, with jq(1):",
+                (
+                    "fluxout stats --json --stream stderr ƒ2BCq7Vp3 | "
+                    "jq -r 'select(.bytes == 0) | .rank'",
+                ),
+            ),
+        ),
+    ),
 }
 
 
