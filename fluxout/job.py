@@ -274,6 +274,7 @@ class JobOutput:
             tasks=out.split,
             filters=opts.filters if opts.mode == "lines" else None,
             times=times or None,
+            clock=out,
         )
         self.zero: float | None = None
         self.first_time: float | None = None  # of the first event read, of any eventlog

@@ -189,9 +189,9 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
     return "lines" if decorated or filters else "raw"
 
 
-# The timestamps the lane writes itself: delta keeps the time of the last
-# line shown in the renderer, so its lines take the careful path.
-LANE_TIMES = ("abs", "rel")
+# The timestamps the lane writes itself (delta: the time since the last
+# line shown, kept in the renderer, whose clock the lane shares).
+LANE_TIMES = ("abs", "rel", "delta")
 
 
 def _lane(
@@ -214,8 +214,7 @@ def _lane(
         return None
     times = req.timestamps
     if times is not None and (color or several or times not in LANE_TIMES):
-        # The renderer paints the time, puts it after the job's name, or
-        # remembers the last one.
+        # The renderer paints the time or puts it after the job's name.
         return None
     if req.label:
         lane = "labelled"  # the job's name and the label before each line

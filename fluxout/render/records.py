@@ -201,8 +201,8 @@ class LinesRenderer(RecordRenderer):
         if self.timestamps == "abs":
             return self._abs_time(ts)
         if self.timestamps == "delta":
-            last = self._last_time if self._last_time is not None else ts
-            self._last_time = ts
+            last = self.last_time if self.last_time is not None else ts
+            self.last_time = ts
             return f"{f'+{ts - last:.3f}':>10}s"
         return f"{ts - zero if zero is not None else ts:10.3f}s"
 
