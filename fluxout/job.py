@@ -27,7 +27,7 @@ from fluxout.eventlog import (
 from fluxout.exit import ExitStatus
 from fluxout.filters import LineFilter, window_misses
 from fluxout.idset import IdSet
-from fluxout.lane import FastLane, Route
+from fluxout.lane import BYTES, FastLane, Route
 from fluxout.lines import Line, LineAssembler
 from fluxout.sources.base import QUEUE, Notice
 from fluxout.status import (
@@ -377,7 +377,8 @@ class JobOutput:
         if self.lane.mode == "text":  # no label: the line as it is, once per task
             return "" if len(selected) == 1 else [""] * len(selected)
         fd = 0 if rec.stream == "stdout" else 1
-        texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
+        # Decoded as the lane encodes its text: a job's name may not be UTF-8.
+        texts = [self.out.line_prefix(fd, rank).decode(errors=BYTES) for rank in selected]
         return texts[0] if len(texts) == 1 else texts
 
     def idle(self) -> bool:

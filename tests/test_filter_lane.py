@@ -69,6 +69,16 @@ def test_the_options_take_the_lane() -> None:
     assert lane_of(OPTIONS["everything"]) == "labelled:rel"
     assert lane_of(OPTIONS["tail"]) == "text"
     assert lane_of(OPTIONS["ts-delta"]) == "text:delta"
+    # lines --format: a template of a task's text and then the line takes
+    # the labelled lane; one with a time, or text after the line, does not.
+    for template, lane in [
+        ("{rank} {stream} {line}", "labelled"),
+        ("{line}", "labelled"),
+        ("{line:>9}", None),
+        ("{time} {line}", None),
+        ("{line} <", None),
+    ]:
+        assert Plan.of(Request("lines", ["x"], template=template), False).lane == lane
     # Coloured times stay careful for now.
     assert Plan.of(Request("cat", ["x"], timestamps="abs"), False, (True, True)).lane is None
 
@@ -79,6 +89,28 @@ def test_lane_equals_careful_path_on_fixtures(case_dir, case: str, option: str) 
     path = str(case_dir(case))
     args = OPTIONS[option]
     assert show(path, args, True) == show(path, args, False)
+
+
+# lines --format through the labelled lane, with and without line filters.
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "plain": {"template": "{rank} {stream} {line}"},
+    "spec-grep": {"template": "[{rank:>4}] {eol} {line}", "include": [compile_regex("[13]")]},
+    "head-tail-stream": {
+        "template": "{job} {line}\\n",
+        "head": 1,
+        "tail": 2,
+        "streams": frozenset({"stderr"}),
+    },
+    "since": {"template": "{stream}: {line}", "since": TimeBound(0.3, False)},
+}
+
+
+@pytest.mark.parametrize("option", sorted(TEMPLATES))
+@pytest.mark.parametrize("case", CASES)
+def test_format_lane_equals_careful_path_on_fixtures(case_dir, case: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    path = str(case_dir(case))
+    args = TEMPLATES[option]
+    assert show(path, args, True, command="lines") == show(path, args, False, command="lines")
 
 
 # The synthetic eventlogs have their header at 1.0 and event i at 2 + i/8.

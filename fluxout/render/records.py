@@ -146,6 +146,32 @@ class LinesRenderer(RecordRenderer):
     def json_job(self) -> str | None:
         return self.job if self.json and self.template is None else None
 
+    def line_prefix(self, fd: int, rank: int) -> bytes:
+        """--format: the template's text before ``{line}`` for a task's
+        whole lines (the labelled lane; the plan takes it only for a
+        template that ends in ``{line}`` and names no time)."""
+        assert self.template is not None
+        stream = "stdout" if fd == 0 else "stderr"
+        line = Line(0.0, stream, rank, b"", True)
+        fields = {
+            "job": own_bytes(self.own(STDOUT, self.job)),
+            "rank": str(rank).encode(),
+            "stream": stream.encode(),
+            "eol": b"true",
+        }
+        parts = []
+        for k, spec, p in self.template:
+            if k == "line":
+                break
+            parts.append(
+                p if k is None else fields[k] if not spec else _spec(k, spec, fields, line, 0.0)
+            )
+        return b"".join(parts)
+
+    def raw_many(self, fd: int, chunks: list[bytes]) -> None:
+        """The lane's lines: every stream's on stdout, as all of lines' records."""
+        self.sink.write_many(STDOUT, chunks, sum(map(len, chunks)))
+
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
         if self.template is not None:
