@@ -1110,12 +1110,18 @@ def targets(
         pairs = [(m, f) for m, f in pairs if m is not None or f is not None]
         t = verdict(name, "1.5x", *(x for pair in pairs for x in pair)) if pairs else None
         if t is None and pairs:
-            # Judged by wall time, as the issue says; the CPU time's ratio
-            # (on the same input) is shown beside it, as it is steadier.
-            x, worst, c = max((m.min / f.min, m.input, m.cpu / f.cpu) for m, f in pairs if m and f)
+            # Wall time, as the issue says, and CPU time (steadier on a
+            # shared machine, where an unlucky floor makes a wall ratio
+            # look small): a pass needs both within the limit.
+            x, worst, c = max(
+                (max(m.min / f.min, m.cpu / f.cpu), m.input, m.cpu / f.cpu)
+                for m, f in pairs
+                if m and f
+            )
+            wall = by[(worst, mode)].min / by[(worst, FLOOR)].min
             t = Target(
                 f"{name} (worst: {worst})",
-                f"{x:.2f}x (CPU {c:.2f}x)",
+                f"{wall:.2f}x (CPU {c:.2f}x)",
                 "1.5x",
                 "PASS" if x <= 1.5 else "FAIL",
             )
