@@ -34,7 +34,7 @@ from fluxout.hostlist import compress
 from fluxout.hosts import HostMap, HostsError
 from fluxout.idset import IdSet
 from fluxout.jobstate import JobState
-from fluxout.lane import FastLane, Route
+from fluxout.lane import BYTES, FastLane, Route
 from fluxout.lines import Line, LineAssembler
 from fluxout.sources.base import QUEUE, RESOURCES, Notice
 from fluxout.sources.redirected import Redirected
@@ -274,6 +274,7 @@ class JobOutput:
             tasks=out.split,
             filters=opts.filters if opts.mode == "lines" else None,
             times=times or None,
+            clock=out,
         )
         self.zero: float | None = None
         self.first_time: float | None = None  # of the first event read, of any eventlog
@@ -420,7 +421,8 @@ class JobOutput:
         if self.lane.mode == "text":  # no label: the line as it is, once per task
             return "" if len(selected) == 1 else [""] * len(selected)
         fd = 0 if rec.stream == "stdout" else 1
-        texts = [self.out.line_prefix(fd, rank).decode() for rank in selected]
+        # Decoded as the lane encodes its text: a job's name may not be UTF-8.
+        texts = [self.out.line_prefix(fd, rank).decode(errors=BYTES) for rank in selected]
         return texts[0] if len(texts) == 1 else texts
 
     def idle(self) -> bool:

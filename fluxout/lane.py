@@ -26,8 +26,9 @@ timestamps, the lane runs those same stages in batched form on the events
 that hold one whole line of one task (what real jobs write): the regexes
 over each line's bytes, the time window as two numbers, --head's count per
 task in the filter's own table (and --tail's lines kept in it, as text),
-task in the filter's own table, and the time before each line rendered as
-the renderer does it, once per second for abs. Any other event (part of a
+and the time before each line rendered as the renderer does it, once per
+second for abs; delta's clock (the last line shown) is the renderer's,
+handed over at each careful line. Any other event (part of a
 line, several lines, several ranks, a task whose unfinished line the
 assembler holds) takes the careful path, as it would with no lane at all.
 """
@@ -119,14 +120,16 @@ class _Texts(list[str]):
         self.ranks = IdSet(((rank, rank),))
 
 
-class _Context(msgspec.Struct, forbid_unknown_fields=True):
+# gc=False: the decoded events hold strings and numbers only (no cycles), so
+# the cyclic collector need not track them (about 5% of cat's time).
+class _Context(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     stream: Literal["stdout", "stderr"]
     rank: str
     data: str
     encoding: Literal["base64"] | None = None
 
 
-class _DataEvent(msgspec.Struct, forbid_unknown_fields=True):
+class _DataEvent(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """An RFC 24 data event the lane takes. A timestamp given as an integer
     is made a float, as the careful path does; unknown keys, eof, another
     encoding or a value of the wrong type fail the decode."""
@@ -156,6 +159,7 @@ class FastLane:
         tasks: Tasks | None = None,
         filters: LineFilter | None = None,
         times: str | None = None,
+        clock: Any = None,
     ) -> None:
         # "raw", "labelled", "text" (lines, no label), "json" (lines --json),
         # "records" (the library) or "blocks" (cat --coalesce)
@@ -165,6 +169,10 @@ class FastLane:
         self.filters = filters if filters is not None and filters.active else None
         self.times = times
         self.zero: float | None = None  # rel: the time lines are shown from
+        # delta: the renderer, whose last_time is the time of the last line
+        # shown, the careful path's and the lane's alike (see _run).
+        self.clock = clock
+        self._last: float | None = None
         # --since/--until: the first and last times of the lines it chose from.
         self.span = [math.inf, -math.inf]
         self._second: tuple[int, str] = (-1, "")  # abs: the last second shown
@@ -261,7 +269,21 @@ class FastLane:
         self._run(first + start, lines[start:], careful)
 
     def _run(self, first: int, lines: list[bytes], careful: Careful) -> None:
-        if self.filters is not None or self.times is not None or self.mode == "text":
+        if self.times == "delta":
+            # The time since the line before: the lane's lines and the
+            # careful ones share the renderer's clock, handed over at each
+            # careful line.
+            clock = self.clock
+
+            def timed(lineno: int, line: bytes) -> None:
+                clock.last_time = self._last
+                careful(lineno, line)
+                self._last = clock.last_time
+
+            self._last = clock.last_time
+            self._filtered(first, lines, timed)
+            clock.last_time = self._last
+        elif self.filters is not None or self.times is not None or self.mode == "text":
             self._filtered(first, lines, careful)
         elif self.mode == "labelled":
             self._labelled(first, lines, careful)
@@ -490,13 +512,6 @@ class FastLane:
                     elif labels:
                         meta.append(route)
                     continue
-                if times is None:
-                    stamp = ""
-                elif low_ms < ts < high_ms:  # the millisecond of the last line's time
-                    stamp = shown
-                else:
-                    stamp = self._stamp(ts, zero)
-                    low_ms, high_ms, shown = self._bucket
                 if holding and head is None:  # --tail alone: its last lines, numbered
                     key = (stream, ids[stream][ctx.rank])
                     held = lane_tails.get(key)
@@ -517,8 +532,12 @@ class FastLane:
                         # the lane need not look at its events any more.
                         table[ctx.rank] = False
                         continue
-                if stamp:
-                    texts.append(stamp)
+                if times is not None:  # a line shown: its time (delta: the clock moves)
+                    if low_ms < ts < high_ms:  # the millisecond of the last line's time
+                        texts.append(shown)
+                    else:
+                        texts.append(self._stamp(ts, zero))
+                        low_ms, high_ms, shown = self._bucket
                 if route:
                     texts.append(route)
                 texts.append(data)
@@ -603,6 +622,13 @@ class FastLane:
         The times within the same millisecond are shown the same: when it
         is sure that its neighbours are too, ``_bucket`` keeps the times
         (low, high) between which a line's time is shown as this one."""
+        if self.times == "delta":  # as the renderer: +0.000s for the first
+            last = self._last
+            self._last = ts
+            shift = ts - (ts if last is None else last)
+            # Below half a millisecond (5 us less, for the float error), it
+            # rounds to 0.000.
+            return "+0.000s " if 0.0 <= shift < HALF_MS else f"+{shift:.3f}s "
         if self.times == "rel":
             shift = ts - (zero if zero is not None else ts)
             text = f"{shift:9.3f}s "

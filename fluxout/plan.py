@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from string import Formatter
 from typing import TYPE_CHECKING
 
 from fluxout.job import ALL_STREAMS
@@ -200,9 +201,28 @@ def _data(req: Request, several: bool, filters: bool, highlight: bool) -> str:
     return "lines" if decorated or filters else "raw"
 
 
-# The timestamps the lane writes itself: delta keeps the time of the last
-# line shown in the renderer, so its lines take the careful path.
-LANE_TIMES = ("abs", "rel")
+# The timestamps the lane writes itself (delta: the time since the last
+# line shown, kept in the renderer, whose clock the lane shares).
+LANE_TIMES = ("abs", "rel", "delta")
+
+
+def _prefix_template(template: str) -> bool:
+    """Whether a --format template is a task's text and then the line: it
+    ends in {line} (no spec) and a newline, and names no time or host."""
+    text = template.replace("\\n", "\n").replace("\\t", "\t")
+    try:
+        parts = list(Formatter().parse(text))
+    except ValueError:
+        return False  # the renderer says what is wrong with it
+    tail = parts.pop()[0] if parts and parts[-1][1] is None else ""
+    names = [name for _, name, _, _ in parts]
+    return (
+        tail in ("", "\n")
+        and bool(parts)
+        and parts[-1][1:] == ("line", "", None)
+        and names.count("line") == 1
+        and not {"time", "timestamp", "host"} & set(names)  # host: known late
+    )
 
 
 def _lane(
@@ -219,14 +239,17 @@ def _lane(
     if data != "lines":
         return None
     if renderer == "records":
-        plain = req.json and req.template is None and not filters
+        if req.template is not None:
+            # The same text before each line of a task, then the line: the
+            # labelled lane, the text before it as the task's label.
+            return "labelled" if _prefix_template(req.template) else None
+        plain = req.json and not filters
         return "json" if plain else None
     if renderer != "text" or highlight:
         return None
     times = req.timestamps
     if times is not None and (color or several or times not in LANE_TIMES):
-        # The renderer paints the time, puts it after the job's name, or
-        # remembers the last one.
+        # The renderer paints the time or puts it after the job's name.
         return None
     if req.label:
         lane = "labelled"  # the job's name and the label before each line

@@ -91,6 +91,9 @@ def show(
         ("cat", {"tasks": parse_idset("1"), "streams": frozenset({"stderr"})}),
         ("lines", {"json": True}),
         ("lines", {"json": True, "tasks": parse_idset("1")}),
+        # A template that is a task's text, then the line: the labelled lane.
+        ("lines", {"template": "{rank} {stream} {line}"}),
+        ("lines", {"template": "{job}|{rank:>3}|{eol}: {line}\\n", "tasks": parse_idset("1")}),
     ],
 )
 @settings(max_examples=200, deadline=None)

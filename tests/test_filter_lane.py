@@ -68,9 +68,19 @@ def test_the_options_take_the_lane() -> None:
     assert lane_of(OPTIONS["ts-abs"]) == "text:abs"
     assert lane_of(OPTIONS["everything"]) == "labelled:rel"
     assert lane_of(OPTIONS["tail"]) == "text"
-    # Coloured times and the last time (delta) stay careful for now.
+    assert lane_of(OPTIONS["ts-delta"]) == "text:delta"
+    # lines --format: a template of a task's text and then the line takes
+    # the labelled lane; one with a time, or text after the line, does not.
+    for template, lane in [
+        ("{rank} {stream} {line}", "labelled"),
+        ("{line}", "labelled"),
+        ("{line:>9}", None),
+        ("{time} {line}", None),
+        ("{line} <", None),
+    ]:
+        assert Plan.of(Request("lines", ["x"], template=template), False).lane == lane
+    # Coloured times stay careful for now.
     assert Plan.of(Request("cat", ["x"], timestamps="abs"), False, (True, True)).lane is None
-    assert lane_of(OPTIONS["ts-delta"]) is None
 
 
 @pytest.mark.parametrize("option", sorted(OPTIONS))
@@ -79,6 +89,28 @@ def test_lane_equals_careful_path_on_fixtures(case_dir, case: str, option: str) 
     path = str(case_dir(case))
     args = OPTIONS[option]
     assert show(path, args, True) == show(path, args, False)
+
+
+# lines --format through the labelled lane, with and without line filters.
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "plain": {"template": "{rank} {stream} {line}"},
+    "spec-grep": {"template": "[{rank:>4}] {eol} {line}", "include": [compile_regex("[13]")]},
+    "head-tail-stream": {
+        "template": "{job} {line}\\n",
+        "head": 1,
+        "tail": 2,
+        "streams": frozenset({"stderr"}),
+    },
+    "since": {"template": "{stream}: {line}", "since": TimeBound(0.3, False)},
+}
+
+
+@pytest.mark.parametrize("option", sorted(TEMPLATES))
+@pytest.mark.parametrize("case", CASES)
+def test_format_lane_equals_careful_path_on_fixtures(case_dir, case: str, option: str) -> None:  # type: ignore[no-untyped-def]
+    path = str(case_dir(case))
+    args = TEMPLATES[option]
+    assert show(path, args, True, command="lines") == show(path, args, False, command="lines")
 
 
 # The synthetic eventlogs have their header at 1.0 and event i at 2 + i/8.
@@ -109,7 +141,7 @@ DRAWN = st.fixed_dictionaries(
         "until": st.sampled_from([TimeBound(2.0, False), TimeBound(4.5, True)]),
         "head": st.integers(0, 3),
         "tail": st.integers(0, 3),
-        "timestamps": st.sampled_from(["abs", "rel"]),
+        "timestamps": st.sampled_from(["abs", "rel", "delta"]),
         "label": st.booleans(),
         "tasks": st.sampled_from([parse_idset("1"), parse_idset("0,7")]),
     },
@@ -289,3 +321,54 @@ def test_mostly_partial_batches_go_careful_and_whole_lines_come_back(
         assert show(str(path), args, True, chunk) == show(str(path), args, False)
     # Read 4 KiB at a time, the batches of whole lines take the lane.
     assert careful_lines(str(path), args, monkeypatch, 4096) < 900
+
+
+# Gaps between events around delta's rounding to a millisecond (and none).
+GAPS = [0.0, 1e-6, 0.000494, 0.0004999, 0.0005, 0.0005001, 0.0015, 0.9996, 1.2345]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.sampled_from(GAPS),
+            st.sampled_from(["0", "1", "[0-1]"]),
+            st.sampled_from(["a\n", "b\n", "pa", "rt\n", "x\ny\n"]),
+        ),
+        max_size=30,
+    ),
+    args=st.sampled_from(
+        [
+            {"timestamps": "delta"},
+            {"timestamps": "delta", "label": True},
+            {"timestamps": "delta", "include": [compile_regex("a|b|x")]},
+            {"timestamps": "delta", "head": 2, "label": True},
+            {"timestamps": "delta", "tail": 1},
+            {"timestamps": "delta", "head": 1, "tail": 1, "exclude": [compile_regex("b")]},
+        ]
+    ),
+    chunk=st.sampled_from([0, 1, 300]),
+)
+def test_delta_lane_equals_careful_path(
+    tmp_path_factory: pytest.TempPathFactory,
+    events: list[tuple[float, str, str]],
+    args: dict[str, Any],
+    chunk: int,
+) -> None:
+    """--timestamps delta: the lane's lines and the careful ones (pieces,
+    several ranks) share one clock, and round as the renderer does."""
+    header = {
+        "version": 1,
+        "encoding": {"stdout": "UTF-8", "stderr": "UTF-8"},
+        "count": {"stdout": 2, "stderr": 2},
+        "options": {},
+    }
+    out = [orjson.dumps({"timestamp": 1.0, "name": "header", "context": header})]
+    ts = 1_700_000_000.25
+    for gap, rank, text in events:
+        ts += gap
+        ctx = {"stream": "stdout", "rank": rank, "data": text}
+        out.append(orjson.dumps({"timestamp": ts, "name": "data", "context": ctx}))
+    path = tmp_path_factory.mktemp("delta") / "output.eventlog"
+    path.write_bytes(b"\n".join(out) + b"\n")
+    assert show(str(path), args, True, chunk) == show(str(path), args, False)

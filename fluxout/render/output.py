@@ -113,7 +113,8 @@ class TextRenderer:
             self._job_prefix(0),
             self._job_prefix(1),
         )
-        self._last_time: float | None = None
+        # delta: the time of the last line shown (the fast lane's lines too).
+        self.last_time: float | None = None
         self._second: tuple[int, str] = (-1, "")
 
     def own(self, fd: int, text: str) -> str:
@@ -230,9 +231,9 @@ class TextRenderer:
         if mode == "abs":
             text = self._abs_time(ts) + " "
         elif mode == "delta":
-            last = self._last_time if self._last_time is not None else ts
+            last = self.last_time if self.last_time is not None else ts
             text = f"+{ts - last:.3f}s "
-            self._last_time = ts
+            self.last_time = ts
         else:
             text = f"{ts - (zero if zero is not None else ts):9.3f}s "
         return paint(text, STYLES["time"], self.color[fd]).encode()

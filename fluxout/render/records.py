@@ -163,6 +163,32 @@ class LinesRenderer(RecordRenderer):
         host = hosts.host(rank) if hosts is not None else None
         return own_bytes(self.own(STDOUT, host)) if host is not None else b""
 
+    def line_prefix(self, fd: int, rank: int) -> bytes:
+        """--format: the template's text before ``{line}`` for a task's
+        whole lines (the labelled lane; the plan takes it only for a
+        template that ends in ``{line}`` and names no time)."""
+        assert self.template is not None
+        stream = "stdout" if fd == 0 else "stderr"
+        line = Line(0.0, stream, rank, b"", True)
+        fields = {
+            "job": own_bytes(self.own(STDOUT, self.job)),
+            "rank": str(rank).encode(),
+            "stream": stream.encode(),
+            "eol": b"true",
+        }
+        parts = []
+        for k, spec, p in self.template:
+            if k == "line":
+                break
+            parts.append(
+                p if k is None else fields[k] if not spec else _spec(k, spec, fields, line, 0.0)
+            )
+        return b"".join(parts)
+
+    def raw_many(self, fd: int, chunks: list[bytes]) -> None:
+        """The lane's lines: every stream's on stdout, as all of lines' records."""
+        self.sink.write_many(STDOUT, chunks, sum(map(len, chunks)))
+
     def lines(self, lines: Iterable[Line], zero: float | None = None) -> None:
         write = self.sink.write
         if self.template is not None:
@@ -220,8 +246,8 @@ class LinesRenderer(RecordRenderer):
         if self.timestamps == "abs":
             return self._abs_time(ts)
         if self.timestamps == "delta":
-            last = self._last_time if self._last_time is not None else ts
-            self._last_time = ts
+            last = self.last_time if self.last_time is not None else ts
+            self.last_time = ts
             return f"{f'+{ts - last:.3f}':>10}s"
         return f"{ts - zero if zero is not None else ts:10.3f}s"
 
