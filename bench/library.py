@@ -32,16 +32,18 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as base  # noqa: E402  (bench/run.py: the job's lines, the saved 1M job)
+import run as base  # bench/run.py: the job's lines, the saved 1M job
 
 REPO = base.REPO
 FUNCS = ("job_output", "output_watch", "output_watch_lines", "output_event_watch")
@@ -170,7 +172,14 @@ def run_once(case: Case, python: str, workdir: Path, timeout: float) -> Run:
         return Run(0, 0, 0, 0, 0, proc.returncode or 1, lines[-1][:200] if lines else "no output")
 
 
-def run_rounds(cases: list[Case], repeat: int, python: str, workdir: Path, timeout: float) -> None:
+def run_rounds(
+    cases: list[Case],
+    repeat: int,
+    python: str,
+    workdir: Path,
+    timeout: float,
+    after_round: Callable[[], None] | None = None,
+) -> None:
     for rnd in range(1, repeat + 1):
         for case in cases:
             if case.runs and not case.ok:
@@ -187,6 +196,8 @@ def run_rounds(cases: list[Case], repeat: int, python: str, workdir: Path, timeo
                 f"[{rnd}/{repeat}] {case.where} {base.human_count(case.lines):>5} {case.name:<36} "
                 f"{status}"
             )
+        if after_round is not None:
+            after_round()
 
 
 # ---------------------------------------------------------------- inside the instance
@@ -198,9 +209,9 @@ def submit(flux: str, lines: int, workdir: Path) -> tuple[str, float]:
     script.write_text(base.LIVE_GEN_CODE)
     for attempt in range(1, 4):
         start = time.perf_counter()
+        job = ["python3", str(script), str(lines // 4)]
         jobid = subprocess.run(
-            [flux, "submit", "-n4", "-o", "exit-timeout=none", f"--cwd={workdir}"]
-            + ["python3", str(script), str(lines // 4)],
+            [flux, "submit", "-n4", "-o", "exit-timeout=none", f"--cwd={workdir}", *job],
             stdout=subprocess.PIPE,
             text=True,
             check=True,
@@ -232,13 +243,44 @@ def inner(args: argparse.Namespace) -> int:
     for n in args.flat:
         if n != args.lines:
             cases += [Case("fluxout", f, jobs[n][0], n, "live") for f in GENERATORS]
-    run_rounds(cases, args.repeat, sys.executable, args.workdir, args.timeout)
-    out = {
-        "jobs": {str(n): {"jobid": j, "submit_to_clean_s": t} for n, (j, t) in jobs.items()},
-        "cases": [asdict(c) for c in cases],
-    }
-    Path(args.inner).write_text(json.dumps(out, indent=1) + "\n")
+
+    def write() -> None:  # after each round: a run cut short keeps its rounds
+        out = {
+            "jobs": {str(n): {"jobid": j, "submit_to_clean_s": t} for n, (j, t) in jobs.items()},
+            "cases": [asdict(c) for c in cases],
+        }
+        Path(args.inner).write_text(json.dumps(out, indent=1) + "\n")
+
+    run_rounds(cases, args.repeat, sys.executable, args.workdir, args.timeout, write)
     return 0
+
+
+PROGRESS = re.compile(
+    r"\[\d+/\d+\] live +(\S+) (flux\.job\.output|fluxout\.output)\.(\w+) +"
+    r"([\d.]+)s wall +([\d.]+)s call +([\d.]+)s cpu +([\d.]+) MB +(\d+) items"
+)
+JOB = re.compile(r"job (\S+): (\S+) lines, ([\d.]+)s submit to clean")
+
+
+def from_progress(log: Path) -> dict[str, Any]:
+    """The live cases of a run cut short (killed), read back from its progress log."""
+    units = {"k": 1_000, "M": 1_000_000}
+    jobs: dict[str, dict[str, Any]] = {}
+    cases: dict[tuple[str, str, int], Case] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if m := JOB.search(line):
+            n = int(float(m[2][:-1]) * units[m[2][-1]])
+            jobs[str(n)] = {"jobid": m[1], "submit_to_clean_s": float(m[3])}
+        elif m := PROGRESS.search(line):
+            n = int(float(m[1][:-1]) * units[m[1][-1]])
+            module = "flux" if m[2] == "flux.job.output" else "fluxout"
+            case = cases.setdefault(
+                (module, m[3], n), Case(module, m[3], jobs[str(n)]["jobid"], n, "live")
+            )
+            kb = int(float(m[7]) * 1024)
+            run = Run(float(m[4]), float(m[5]), float(m[6]), kb, int(m[8]), 0)
+            case.runs.append(run)
+    return {"jobs": jobs, "cases": [asdict(c) for c in cases.values()]}
 
 
 # ---------------------------------------------------------------- outside
@@ -289,8 +331,10 @@ def table(cases: list[Case], repeat: int, flat: tuple[int, int]) -> list[str]:
     by = {(c.where, c.lines, c.module, c.func): c for c in cases}
     ratio_n = next(c.lines for c in cases if c.module == "flux")
     n = base.human_count(ratio_n)
+    counts = sorted({len(c.ok) for c in cases if c.where == "live" and c.lines == ratio_n})
+    runs = f"{counts[0]} rounds" if len(counts) == 1 else f"{counts[0]}-{counts[-1]} runs each"
     md = [
-        f"Same finished {n}-line job (4 tasks, 48-byte lines), live, {repeat} rounds "
+        f"Same finished {n}-line job (4 tasks, 48-byte lines), live, {runs} "
         "round-robin; median (min) of each. wall: the process (Python start, "
         "imports, connecting and the call); call: the call alone; CPU: user + "
         "system; RSS: peak of the process. Ratio: flux.job.output's median wall / "
@@ -301,7 +345,12 @@ def table(cases: list[Case], repeat: int, flat: tuple[int, int]) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
     ]
     for func in FUNCS:
-        theirs, ours = by[("live", ratio_n, "flux", func)], by[("live", ratio_n, "fluxout", func)]
+        theirs, ours = (
+            by.get(("live", ratio_n, "flux", func)),
+            by.get(("live", ratio_n, "fluxout", func)),
+        )
+        if theirs is None or ours is None:
+            continue  # a run cut short before this one
         ratio = theirs.stat("wall") / ours.stat("wall")
         ratio_call = theirs.stat("call") / ours.stat("call")
         ratio_cpu = theirs.stat("cpu") / ours.stat("cpu")
@@ -383,6 +432,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--workdir", type=Path, default=REPO / "bench" / "out")
     p.add_argument("--json", type=Path, help="default: WORKDIR/library.json")
+    p.add_argument(
+        "--live-result",
+        type=Path,
+        help="the live cases of an earlier run (its WORKDIR/library-live.json): no instance",
+    )
+    p.add_argument(
+        "--progress",
+        type=Path,
+        help="the live cases read back from the progress log (stderr) of a run cut short",
+    )
     p.add_argument("--inner", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -396,7 +455,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.flux:
         raise SystemExit("library bench: needs flux (on PATH, or --flux PATH)")
     started = time.time()
-    data = live(args)
+    if args.progress:
+        data = from_progress(args.progress)
+    elif args.live_result:
+        data = json.loads(args.live_result.read_text())
+    else:
+        data = live(args)
     cases = load(data["cases"])
     fluxout_cmd = str(Path(sys.executable).parent / "fluxout")
     large = base.prepare_large(args.large, args.workdir, fluxout_cmd)
