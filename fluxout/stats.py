@@ -48,7 +48,7 @@ from fluxout.eventlog import (
 from fluxout.idset import IdSet
 from fluxout.job import ALL_STREAMS, Problems, Selection, no_task_selected, take_notice
 from fluxout.lane import BYTES, _decode, text_of_base64
-from fluxout.sources.base import IDLE, Notice, Source
+from fluxout.sources.base import IDLE, RESOURCES, Notice, Source
 from fluxout.status import JobInfo, signal_name
 
 STREAMS = ("stdout", "stderr")
@@ -227,6 +227,7 @@ class JobStats:
         self.tasks = tasks
         self.streams = streams
         self.hosts = hosts
+        self.taskmap: object = None  # shell.start's (RFC 34), for the host column
         self.warn = warn
         self.problems = Problems(name, warn)
         self.select = Selection(tasks)
@@ -351,6 +352,8 @@ class JobStats:
                 self.info.feed_main(event)
             else:
                 self.info.feed_exec(event)
+                if event.name == "shell.start":
+                    self.taskmap = event.context.get("taskmap")  # where tasks ran
 
     def _output(self, first: int, lines: list[bytes]) -> None:
         """One batch of output eventlog lines (each with its newline), cut
@@ -694,9 +697,15 @@ def read_stats(
     of its lines were lost (bad lines, unreadable parts: status 1)."""
     job = JobStats(label, tasks, streams, warn, hosts)
     wanted = frozenset(("main", "exec", "output"))
-    chunks: Iterator[tuple[str, bytes | Notice]] = source.chunks(False, wanted)
+    r = b""  # the job's resource set, when the source has it
+    chunks: Iterator[tuple[str, bytes | Notice]] = source.chunks(
+        False, wanted if hosts is not None else wanted | {RESOURCES}
+    )
     try:
         for eventlog, chunk in chunks:
+            if eventlog == RESOURCES:
+                r = chunk if isinstance(chunk, bytes) else b""
+                continue
             if eventlog == IDLE or eventlog not in wanted:
                 continue
             job.feed(eventlog, chunk)
@@ -710,8 +719,23 @@ def read_stats(
         # No task to give a row to: say why, as attach does ("No job output found").
         why = "the job never started" if "main" in source.eventlogs and not job.info.started else ""
         warn(f"{label}: no job output found" + (f" ({why})" if why else ""))
+    if job.hosts is None and r and job.taskmap is not None:
+        job.hosts = _hosts(r, job.taskmap, [rank for rank, _ in job.stats])
     rows = job.rows()
     return JobResult(label, rows, job.start, job.span(rows), job.grid), job.problems.errors
+
+
+def _hosts(r: bytes, taskmap: object, ranks: list[int]) -> dict[int, str] | None:
+    """Each task's host, from R and the taskmap; None when they do not say
+    (the column then shows ``-``, as without R: stats needs no hosts)."""
+    from fluxout.hosts import HostMap, HostsError
+
+    try:
+        hosts = HostMap.of(r, taskmap)
+    except HostsError:
+        return None
+    found = {rank: hosts.host(rank) for rank in ranks}
+    return {rank: host for rank, host in found.items() if host is not None}
 
 
 __all__ = [

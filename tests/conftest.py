@@ -16,6 +16,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: the suite runs on every core of a machine others
+# share, where one example's time says nothing (the property is the test).
+settings.register_profile("fluxout", deadline=None)
+settings.load_profile("fluxout")
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = DATA / "fixtures"

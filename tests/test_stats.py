@@ -321,3 +321,19 @@ def test_job_that_never_started(case_dir: Any, run: Run, json_: tuple[str, ...])
     assert rc == 0 and out == b""
     assert err.startswith(b"fluxout: ") and err.count(b"\n") == 1
     assert err.endswith(b": no job output found (the job never started)\n")
+
+
+@pytest.mark.parametrize("case", ["n4-t8", "n2-t3", "cyclic", "split-nodes"])
+def test_the_host_column_is_where_each_task_said_it_ran(run: Run, case: str) -> None:
+    from tests.test_host_labels import HOSTS, truth
+
+    out, err, status = run("stats", "--json", HOSTS / case)
+    assert (err, status) == (b"", 0)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {row["rank"]: row["host"].encode() for row in rows} == truth(case)
+
+
+def test_without_r_the_host_column_is_empty(run: Run, case_dir: Any) -> None:
+    out, _, status = run("stats", "--json", case_dir("hello"))
+    assert status == 0
+    assert {json.loads(line)["host"] for line in out.splitlines()} == {None}
