@@ -36,6 +36,7 @@ from fluxout.idset import IdSet
 from fluxout.jobstate import JobState
 from fluxout.lane import BYTES, FastLane, Route
 from fluxout.lines import Line, LineAssembler
+from fluxout.nested import parse_jobid_path
 from fluxout.sources.base import QUEUE, RESOURCES, Notice
 from fluxout.sources.redirected import Redirected
 from fluxout.status import (
@@ -333,7 +334,7 @@ class JobOutput:
     @property
     def label(self) -> str:
         """The job as exception lines and the exit summary name it."""
-        if "/" in self._label and self.saved is None:
+        if self.saved is None and parse_jobid_path(self._label) is not None:
             return self._label  # a jobid path (ƒA/ƒB) names the job in its instance
         return self.info.jobid or self._label
 
