@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fluxout.errors import FluxoutError, OutputWriteError
 from fluxout.events import show_events
@@ -32,6 +33,9 @@ from fluxout.render.records import EventsRenderer, LinesRenderer
 from fluxout.render.sink import Sink
 from fluxout.render.terminal import Terminal
 from fluxout.sources.base import IDLE, QUEUE, Notice, Source
+
+if TYPE_CHECKING:
+    from fluxout.sources.flux.loop import Instance
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -180,13 +184,22 @@ def _status_after(req: Request, terminal: Terminal) -> float | None:
 class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
-    def __init__(self, req: Request, plan: Plan, arg: str, out: TextRenderer) -> None:
+    def __init__(
+        self,
+        req: Request,
+        plan: Plan,
+        arg: str,
+        out: TextRenderer,
+        index: int = 0,
+        instance: Instance | None = None,
+    ) -> None:
         from fluxout.sources.target import open_target
 
         self.arg = arg
         self.out = out
+        self.index = index  # among the jobs of the request
         self.over = False  # follow: set by the writer when the job is over
-        self.source: Source = open_target(arg, req.uri)
+        self.source: Source = open_target(arg, req.uri, instance)
         opts = OutputOptions(
             tasks=req.tasks,
             streams=req.streams,
@@ -216,6 +229,18 @@ class _Job:
             label=job_label(self.source, arg),
             saved=_saved_files(self.source),
         )
+
+    # What follow_together (fluxout.sources.flux.loop) asks of a job.
+
+    @property
+    def wanted(self) -> frozenset[str]:
+        return _wanted(self)
+
+    def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
+        self.pipeline.feed(eventlog, chunk)
+
+    def idle(self) -> bool:
+        return self.pipeline.idle()
 
 
 def _job_failed(
@@ -283,19 +308,40 @@ def _pump(index: int, job: _Job, q: queue.Queue[tuple[int, str, object]]) -> Non
 
 
 def _follow_many(jobs: list[_Job], debug: bool) -> list[int]:
-    """follow several jobs at once: a reader thread each, one writer (this one)."""
+    """follow several jobs at once, with one writer (this thread): the jobs
+    of the instance push-driven on its one reactor, in this thread
+    (fluxout.sources.flux.loop); saved jobs, a reader thread each."""
+    from fluxout.sources.flux.loop import MORE, OVER, View, follow_together
+
+    statuses: dict[int, int | None] = {job.index: None for job in jobs}
+    live = [job for job in jobs if isinstance(getattr(job.source, "boundary", None), View)]
+    saved = [job for job in jobs if job not in live]
     q: queue.Queue[tuple[int, str, object]] = queue.Queue()
-    statuses: list[int | None] = [None] * len(jobs)
     readers = [
-        threading.Thread(target=_pump, args=(i, job, q), daemon=True) for i, job in enumerate(jobs)
+        threading.Thread(target=_pump, args=(job.index, job, q), daemon=True) for job in saved
     ]
     for reader in readers:
         reader.start()
+    by_index = {job.index: job for job in saved}
+    between = (lambda: _drain(by_index, q, statuses, debug)) if saved else None
     try:
-        _follow_loop(jobs, q, statuses, debug)
+        for job, end in follow_together(live, between=between):
+            if end == MORE:
+                continue
+            if end == OVER:
+                try:
+                    statuses[job.index] = job.pipeline.finish()
+                except Exception as exc:
+                    statuses[job.index] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
+            else:
+                assert isinstance(end, Exception)
+                statuses[job.index] = _job_failed(end, job.arg, job.out, debug, job.pipeline)
+        if saved:
+            _follow_loop(by_index, q, statuses, debug)
     finally:
-        _stop_readers(jobs, readers, q)
-    return [s if s is not None else ExitStatus.ERROR for s in statuses]
+        if saved:
+            _stop_readers(saved, readers, q)
+    return [s if s is not None else ExitStatus.ERROR for s in statuses.values()]
 
 
 def _stop_readers(
@@ -316,31 +362,60 @@ def _stop_readers(
 
 
 def _follow_loop(
-    jobs: list[_Job],
+    jobs: dict[int, _Job],
     q: queue.Queue[tuple[int, str, object]],
-    statuses: list[int | None],
+    statuses: dict[int, int | None],
     debug: bool,
 ) -> None:
-    while any(s is None for s in statuses):
-        i, eventlog, payload = q.get()
-        job = jobs[i]
+    """The items of the saved jobs' readers, until each of them is decided."""
+    while any(statuses[i] is None for i in jobs):
+        _handle(jobs, q.get(), statuses, debug)
+        q.task_done()
+
+
+def _drain(
+    jobs: dict[int, _Job],
+    q: queue.Queue[tuple[int, str, object]],
+    statuses: dict[int, int | None],
+    debug: bool,
+) -> bool:
+    """What the saved jobs' readers have put on the queue so far; whether
+    some of them are still undecided."""
+    while True:
         try:
-            if statuses[i] is not None:
-                job.over = True  # failed already: its reader stops at its next idle
-            elif eventlog == _DONE:
-                if isinstance(payload, BaseException):
-                    raise payload
-                statuses[i] = job.pipeline.finish()
-            elif eventlog == IDLE:
-                job.over = job.pipeline.idle()
-            else:
-                assert isinstance(payload, (bytes, Notice))
-                job.pipeline.feed(eventlog, payload)
-        except Exception as exc:
-            statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
-            job.over = True  # its reader stops at its next idle
+            item = q.get_nowait()
+        except queue.Empty:
+            break
+        try:
+            _handle(jobs, item, statuses, debug)
         finally:
             q.task_done()
+    return any(statuses[i] is None for i in jobs)
+
+
+def _handle(
+    jobs: dict[int, _Job],
+    item: tuple[int, str, object],
+    statuses: dict[int, int | None],
+    debug: bool,
+) -> None:
+    i, eventlog, payload = item
+    job = jobs[i]
+    try:
+        if statuses[i] is not None:
+            job.over = True  # failed already: its reader stops at its next idle
+        elif eventlog == _DONE:
+            if isinstance(payload, BaseException):
+                raise payload
+            statuses[i] = job.pipeline.finish()
+        elif eventlog == IDLE:
+            job.over = job.pipeline.idle()
+        else:
+            assert isinstance(payload, (bytes, Notice))
+            job.pipeline.feed(eventlog, payload)
+    except Exception as exc:
+        statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
+        job.over = True  # its reader stops at its next idle
 
 
 def run(req: Request, terminal: Terminal | None = None) -> int:
@@ -371,11 +446,15 @@ def run(req: Request, terminal: Terminal | None = None) -> int:
 
 
 def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several: bool) -> int:
+    from fluxout.sources.flux.loop import Instance
+
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
-    for arg, out in zip(req.jobs, renderers, strict=True):
+    # The jobids of the request share one connection (one handle, one reactor).
+    instance = Instance(uri=req.uri)
+    for index, (arg, out) in enumerate(zip(req.jobs, renderers, strict=True)):
         try:
-            job = _Job(req, plan, arg, out)
+            job = _Job(req, plan, arg, out, index, instance)
         except Exception as exc:
             worst = max(worst, _job_failed(exc, arg, out, req.debug))
             continue

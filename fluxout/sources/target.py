@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from fluxout.jobid import is_jobid, parse_jobid
 from fluxout.sources.base import Source
+
+if TYPE_CHECKING:
+    from fluxout.sources.flux.loop import Instance
 
 # Spellings that force a path even when the rest would parse as a jobid.
 _PATH_PREFIXES = ("./", "../", "/", "~")
@@ -23,11 +27,14 @@ def is_path_argument(arg: str) -> bool:
     return not is_jobid(arg)
 
 
-def open_target(arg: str, uri: str | None = None) -> Source:
+def open_target(arg: str, uri: str | None = None, instance: Instance | None = None) -> Source:
+    """``arg`` as a source; a jobid through ``instance`` when given (the
+    jobs of one command share its one connection), else a connection of its own."""
     if is_path_argument(arg):
         from fluxout.sources.file import open_path
 
         return open_path(arg)
     from fluxout.sources.flux import open_job
 
-    return open_job(parse_jobid(arg), arg, uri)
+    boundary = instance.boundary(arg) if instance is not None else None
+    return open_job(parse_jobid(arg), arg, uri, boundary)

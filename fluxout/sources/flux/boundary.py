@@ -31,7 +31,14 @@ RPC_TIMEOUT = 5.0
 
 
 class Watch(Protocol):
-    """A streaming lookup: values arrive while the boundary waits."""
+    """A streaming lookup: values arrive while the boundary waits.
+
+    ``notify``, when set, is called (inside the reactor: it must not raise)
+    each time the watch has news, a value or its end: what lets one loop
+    follow many jobs and wake only those that have news (loop.py).
+    """
+
+    notify: Callable[[], None] | None
 
     @property
     def error(self) -> OSError | None:
@@ -114,6 +121,7 @@ class _FluxWatch:
         self._error: OSError | None = None
         self._answered = False
         self.canceled = False
+        self.notify: Callable[[], None] | None = None
         self.future = boundary.flux.future.Future(future)
         self.future.then(self._ready)
 
@@ -137,6 +145,8 @@ class _FluxWatch:
             self._items.append(value)
             future.reset()
         self._boundary.news += 1
+        if self.notify is not None:
+            self.notify()
 
     def take(self) -> list[bytes]:
         items, self._items = self._items, []
