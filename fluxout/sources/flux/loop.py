@@ -49,10 +49,11 @@ SHORT_WAIT = 0.02
 class Hub:
     """One boundary (one handle, one reactor) shared by several jobs."""
 
-    def __init__(self, inner: Boundary, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+    def __init__(self, inner: Boundary, max_in_flight: int | None = None) -> None:
         self.inner = inner
         self.rounds = 0  # how often the reactor has run for any of them
-        self.max_in_flight = max_in_flight
+        self.max_in_flight = MAX_IN_FLIGHT if max_in_flight is None else max_in_flight
+        self.most_in_flight = 0  # the most there have been at once
         self.in_flight = 0
         self.queued: deque[_HubWatch] = deque()
         # Views with news since the loop last looked (an ordered set).
@@ -108,7 +109,9 @@ class _HubWatch:
             return
         self.inner = inner
         self.holding = True
-        self.hub.in_flight += 1
+        hub = self.hub
+        hub.in_flight += 1
+        hub.most_in_flight = max(hub.most_in_flight, hub.in_flight)
         inner.notify = self._news
 
     def _news(self) -> None:
@@ -292,7 +295,7 @@ def _close(chunks: Iterator[object]) -> None:
 
 def follow_together(
     members: Iterable[M],
-    max_active: int = MAX_ACTIVE,
+    max_active: int | None = None,
     between: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[M, str | Exception]]:
     """Follow every member until it is over, in one thread and one reactor.
@@ -308,13 +311,14 @@ def follow_together(
     more to do, the reactor waits at most SHORT_WAIT.
     """
     waiting = iter(members)
+    cap = MAX_ACTIVE if max_active is None else max_active
     active: dict[View, _Active[M]] = {}
     hub: Hub | None = None
     more = True
     tick = time.monotonic() + TICK
     try:
         while True:
-            while more and len(active) < max_active:
+            while more and len(active) < cap:
                 member = next(waiting, None)
                 if member is None:
                     more = False
