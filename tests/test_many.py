@@ -136,7 +136,7 @@ def test_ctrl_c_with_many_jobs_in_flight_cancels_every_watch(instance: Any) -> N
 
 
 def test_live_and_saved_jobs_together(instance: Any) -> None:
-    fake, ids, cases = instance(3, start_at=0.0)
+    _, ids, cases = instance(3, start_at=0.0)
     saved = str(FIXTURES / "stderr-interleaved")
     out, _, _ = _run(Request("follow", [*ids, saved], follow=True))
     got = _by_job(out)
@@ -150,7 +150,7 @@ def test_a_lazy_selection_is_consumed_as_slots_free(instance: Any) -> None:
     from fluxout.sources.flux.loop import OVER, Instance, follow_together
     from fluxout.sources.flux.source import open_job
 
-    fake, ids, cases = instance(5, start_at=0.0)
+    fake, ids, _ = instance(5, start_at=0.0)
     inst = Instance()
     opened: list[str] = []
 
