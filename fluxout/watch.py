@@ -452,7 +452,14 @@ def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several
     jobs: list[_Job] = []
     # The jobids of the request share one connection (one handle, one reactor).
     instance = Instance(uri=req.uri)
+    ahead = _jobids(req.jobs) if several and not req.follow else []
+    sent = 1  # cat of many jobs: the next ones' reads are sent ahead (from the
+    # second: the first makes the connection), PREFETCH jobs at most
     for index, (arg, out) in enumerate(zip(req.jobs, renderers, strict=True)):
+        if ahead and index >= sent:
+            end = index + PREFETCH
+            instance.prefetch([j for i, j in ahead if sent <= i < end])
+            sent = end
         try:
             job = _Job(req, plan, arg, out, index, instance)
         except Exception as exc:
@@ -468,6 +475,25 @@ def _run_output(req: Request, plan: Plan, renderers: list[TextRenderer], several
     if jobs:
         worst = max([worst, *_follow_many(jobs, req.debug)])
     return worst
+
+
+# cat of many jobs: the reads of this many jobs are sent ahead at a time.
+PREFETCH = 32
+
+
+def _jobids(args: list[str]) -> list[tuple[int, int]]:
+    """(index, jobid) of the arguments that are jobids."""
+    from fluxout.jobid import parse_jobid
+    from fluxout.sources.target import is_path_argument
+
+    found = []
+    for i, arg in enumerate(args):
+        if not is_path_argument(arg):
+            try:
+                found.append((i, parse_jobid(arg)))
+            except ValueError:
+                continue
+    return found
 
 
 def _run_events(req: Request, renderers: list[TextRenderer]) -> int:

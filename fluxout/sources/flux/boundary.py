@@ -184,6 +184,8 @@ class FluxBoundary:
         # caller's handle keeps wait_for: its reactor is the caller's.
         self.own = own
         self._noop = ffi.callback("void(flux_future_t *, void *)", _noop) if own else None
+        # Lookups sent ahead (``prefetch``), by (key, flags), until asked for.
+        self._ahead: dict[tuple[str, int], Any] = {}
 
     @classmethod
     def connect(cls, uri: str | None, job: str) -> FluxBoundary:
@@ -253,7 +255,9 @@ class FluxBoundary:
 
     def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
         ns = namespace.encode() if namespace else self.ffi.NULL
-        future = self._arm(self.lib.flux_kvs_lookup(self.h, ns, 0, key.encode()))
+        future = self._ahead.pop((key, 0), None) if namespace is None else None
+        if future is None:
+            future = self._arm(self.lib.flux_kvs_lookup(self.h, ns, 0, key.encode()))
         if future == self.ffi.NULL:
             raise self._oserror(None)
         try:
@@ -275,7 +279,9 @@ class FluxBoundary:
         """
         lib, ffi = self.lib, self.ffi
         ns = namespace.encode() if namespace else ffi.NULL
-        future = self._arm(lib.flux_kvs_lookup(self.h, ns, lib.FLUX_KVS_TREEOBJ, key.encode()))
+        future = self._ahead.pop((key, lib.FLUX_KVS_TREEOBJ), None) if namespace is None else None
+        if future is None:
+            future = self._arm(lib.flux_kvs_lookup(self.h, ns, lib.FLUX_KVS_TREEOBJ, key.encode()))
         if future == ffi.NULL:
             raise self._oserror(None)
         try:
@@ -337,6 +343,23 @@ class FluxBoundary:
         finally:
             for future in pending:
                 lib.flux_future_destroy(future)
+
+    def prefetch(self, keys: list[tuple[str, bool]]) -> None:
+        """Send these lookups of the primary namespace now, each taken by
+        the ``lookup`` (or, ``True``: the ``read``) of its key that comes
+        later: reading many finished jobs one after the other, their
+        requests overlap instead of waiting one round trip each.  Own
+        handle only (the answers come through this reactor)."""
+        if not self.own:
+            return
+        lib = self.lib
+        for key, tree in keys:
+            flags = lib.FLUX_KVS_TREEOBJ if tree else 0
+            if (key, flags) in self._ahead:
+                continue
+            future = self._arm(lib.flux_kvs_lookup(self.h, self.ffi.NULL, flags, key.encode()))
+            if future != self.ffi.NULL:
+                self._ahead[(key, flags)] = future
 
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         lib, ffi = self.lib, self.ffi

@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
+from fluxout.jobid import format_jobid
 from fluxout.sources.base import IDLE, Notice, Source
 from fluxout.sources.flux import boundary as _boundary  # its connect: a fake in tests
 from fluxout.sources.flux.boundary import Boundary, FluxBoundary, Watch
@@ -249,6 +250,20 @@ class Instance:
                 inner = _boundary.connect(self.uri, job)
             self._hub = Hub(inner)
         return View(self._hub)
+
+    def prefetch(self, jobids: list[int]) -> None:
+        """Send the reads of these jobs ahead (``cat`` of many jobs, each
+        read after the other): once there is a connection, and when the
+        boundary can (``FluxBoundary.prefetch``)."""
+        send = getattr(self._hub.inner, "prefetch", None) if self._hub is not None else None
+        if send is None:
+            return
+        keys = []
+        for jobid in jobids:
+            kvs = format_jobid(jobid, "kvs")
+            keys += [(f"{kvs}.eventlog", False), (f"{kvs}.guest.exec.eventlog", True)]
+            keys.append((f"{kvs}.guest.output", True))
+        send(keys)
 
 
 # -- the loop -----------------------------------------------------------------
