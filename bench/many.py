@@ -198,12 +198,15 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "|---|---|---|---|---|---|",
     ]
 
-    def row(part: str, measure: str, key: str, scale: float, unit: str, target: str, ok: bool):
+    def row(
+        part: str, measure: str, key: str, scale: float, unit: str, target: str, ok: bool
+    ) -> None:
         cells = []
         for who in ("fluxout", "flux watch"):
             lo, mid = stats(results[part], who, key)
             cells.append(f"{lo * scale:.2f} / {mid * scale:.2f} {unit}")
-        rows.append(f"| {part} | {measure} | {cells[0]} | {cells[1]} | {target} | {'yes' if ok else 'NO'} |")
+        met = "yes" if ok else "NO"
+        rows.append(f"| {part} | {measure} | {cells[0]} | {cells[1]} | {target} | {met} |")
 
     fo_cpu = stats(results["follow"], "fluxout", "cpu")[1]
     fw_cpu = stats(results["follow"], "flux watch", "cpu")[1]
@@ -249,6 +252,7 @@ def main() -> None:
         )
         (work / "R.json").write_bytes(r.stdout)
         env = dict(os.environ, FLUX_CMD=args.flux)
+        fluxout = os.path.abspath(args.fluxout) if os.path.exists(args.fluxout) else args.fluxout
         argv = [
             args.flux,
             "start",
@@ -258,7 +262,7 @@ def main() -> None:
             str(Path(__file__).resolve()),
             "--inside",
             f"--work={work}",
-            f"--fluxout={os.path.abspath(args.fluxout) if os.path.exists(args.fluxout) else args.fluxout}",
+            f"--fluxout={fluxout}",
             f"--repeat={args.repeat}",
             f"--jobs={args.jobs}",
             f"--lines={args.lines}",
