@@ -54,9 +54,8 @@ from fluxout.filters import LineFilter, TimeBound, compile_regex, parse_time_bou
 from fluxout.idset import IdSet, parse_task_filter
 from fluxout.job import ALL_STREAMS, JobOutput, OutputOptions, Problems, Selection
 from fluxout.jobid import parse_jobid
-from fluxout.selection import JobRecord
 from fluxout.sources.base import EVENTLOGS, IDLE, Notice, Source
-from fluxout.sources.flux.boundary import Boundary, Watch
+from fluxout.sources.flux.loop import OVER, Instance, View, follow_together
 
 if TYPE_CHECKING:
     from fluxout.watch import Request
@@ -212,101 +211,6 @@ def _report(on_problem: Report | None) -> Report:
 # -- where a job is read from ----------------------------------------------
 
 
-class _Hub:
-    """One boundary (one handle, one reactor) shared by several jobs."""
-
-    def __init__(self, inner: Boundary) -> None:
-        self.inner = inner
-        self.rounds = 0  # how often the reactor has run for any of them
-
-
-class _View:
-    """One job's view of a shared boundary (the Boundary protocol).
-
-    The reactor delivers every job's news while any one of them waits, so
-    a wait returns at once when the reactor ran for another job since this
-    one last waited: what came may be this job's.
-    """
-
-    def __init__(self, hub: _Hub) -> None:
-        self.hub = hub
-        self.seen = hub.rounds
-        # A bulk read is under way: its requests are in flight, and their
-        # answers would be lost if the reactor ran for another job now.
-        self.reading = False
-
-    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
-        return self.hub.inner.lookup(key, namespace)
-
-    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
-        pieces = self.hub.inner.read(key, namespace)
-        return None if pieces is None else self._reading(pieces)
-
-    def _reading(self, pieces: Iterator[bytes]) -> Iterator[bytes]:
-        self.reading = True
-        try:
-            yield from pieces
-        finally:
-            self.reading = False
-
-    def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
-        return self.hub.inner.job_info_lookup(jobid, key)
-
-    def rpc(self, topic: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.hub.inner.rpc(topic, payload)
-
-    def list_jobs(self, payload: dict[str, Any]) -> list[JobRecord]:
-        return self.hub.inner.list_jobs(payload)
-
-    def watch(self, key: str, namespace: str | None = None) -> Watch:
-        return self.hub.inner.watch(key, namespace)
-
-    def event_watch(self, jobid: int, eventlog: str) -> Watch:
-        return self.hub.inner.event_watch(jobid, eventlog)
-
-    def wait(self, timeout: float) -> None:
-        hub = self.hub
-        if self.seen == hub.rounds:
-            hub.inner.wait(timeout)
-            hub.rounds += 1
-        self.seen = hub.rounds
-
-
-class Instance:
-    """The Flux instance the jobs of one call are read from: the caller's
-    ``flux.Flux`` handle, or one connection to ``uri`` (else FLUX_URI),
-    made when the first jobid needs it and shared by the others."""
-
-    def __init__(self, uri: str | None = None, handle: Any = None) -> None:
-        if uri is not None and handle is not None:
-            raise ValueError("give a uri or a handle, not both")
-        self.uri = uri
-        self.handle = handle
-        self._hub: _Hub | None = None
-
-    @classmethod
-    def of(cls, flux_handle: Any) -> Instance:
-        """flux.job.output's ``flux_handle``: a handle, a URI, or None."""
-        if flux_handle is None or isinstance(flux_handle, str):
-            return cls(uri=flux_handle)
-        if isinstance(flux_handle, Instance):
-            return flux_handle
-        return cls(handle=flux_handle)
-
-    def boundary(self, job: str) -> Boundary:
-        if self._hub is None:
-            from fluxout.sources.flux import boundary as flux_boundary
-
-            if self.handle is not None:
-                from fluxout.sources.flux.bindings import import_flux
-
-                inner: Boundary = flux_boundary.FluxBoundary(import_flux(job), self.handle)
-            else:
-                inner = flux_boundary.connect(self.uri, job)
-            self._hub = _Hub(inner)
-        return _View(self._hub)
-
-
 def job_name(job: Job) -> str:
     """How a job is named in records and messages: as it was given."""
     return os.fspath(job) if isinstance(job, os.PathLike) else str(job)
@@ -379,12 +283,12 @@ def _reading(reader: Reader[Any]) -> bool:
     """Whether the reader's source is in a bulk read of the shared boundary
     (its next chunks must come before the reactor runs for another job)."""
     boundary = getattr(reader.source, "boundary", None)
-    return isinstance(boundary, _View) and boundary.reading
+    return isinstance(boundary, View) and boundary.reading
 
 
-def read_together(readers: list[Reader[T]]) -> Iterator[T]:
-    """Several jobs followed at once, in one thread: a chunk of each in
-    turn, records as they come, until every job is over."""
+def _round_robin(readers: list[Reader[T]]) -> Iterator[T]:
+    """Several jobs followed at once, in one thread, saved ones among them:
+    a chunk of each in turn, records as they come, until every job is over."""
     live = [(reader, reader.source.chunks(True, reader.wanted)) for reader in readers]
     try:
         while live:
@@ -413,6 +317,22 @@ def read_together(readers: list[Reader[T]]) -> Iterator[T]:
     finally:
         for _, chunks in live:
             _close(chunks)
+
+
+def read_together(readers: list[Reader[T]]) -> Iterator[T]:
+    """Several jobs followed at once, in one thread: records as they come,
+    until every job is over. Jobs of an instance (all of them) are followed
+    push-driven on its one reactor (fluxout.sources.flux.loop)."""
+    if not all(isinstance(getattr(r.source, "boundary", None), View) for r in readers):
+        yield from _round_robin(readers)
+        return
+    for reader, end in follow_together(readers):
+        yield from reader.take()
+        if isinstance(end, Exception):
+            raise end
+        if end == OVER:
+            reader.finish()
+            yield from reader.take()
 
 
 def read(readers: list[Reader[T]], follow: bool) -> Iterator[T]:

@@ -37,8 +37,14 @@ Deliberate differences (the README lists them too):
   ``EventlogWarning``), not raised; ``Taskset.ids`` is a
   ``fluxout.idset.IdSet`` (no Flux needed), which has ``len``, iteration,
   ``in`` and ``str`` as flux's IDset does.
-* Not here (yet): the ``*_async`` functions and the ``JobOutputWatch``,
-  ``JobOutputWatchLines`` and ``JobOutputEventWatch`` futures.
+* The ``*_async`` functions and their futures (``JobOutputWatch``,
+  ``JobOutputWatchLines``, ``JobOutputEventWatch``) are Flux futures as
+  the originals are (``then``, ``get_output``/``getline``/``get_event``,
+  ``reset``, ``cancel``), with the same records as the generators: whole
+  lines, labels per line, a fulfillment per record with the records held
+  only until taken. They read jobs of an instance (a jobid; a saved job's
+  path is for the generators), and a job whose shell never started ends
+  (its exceptions, then the end) instead of waiting on forever.
 """
 
 from __future__ import annotations
@@ -95,8 +101,11 @@ __all__ = [
     "Taskset",
     "job_output",
     "output_event_watch",
+    "output_event_watch_async",
     "output_watch",
+    "output_watch_async",
     "output_watch_lines",
+    "output_watch_lines_async",
 ]
 
 # Log levels from the job shell (shell.h), for log_stderr_level.
@@ -382,6 +391,8 @@ def __getattr__(name: str) -> Any:
     # there, else its stand-in: what job_output raises either way.
     if name == "JobException":
         return _job_exception_class()
+    if name in _FUTURES:
+        return _future_classes()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -789,3 +800,179 @@ def output_event_watch(
     wanted = frozenset({"output"}) if nowait else frozenset(("main", "output"))
     reader = _EventReader(source, wanted, labelio)
     yield from _watch(reader, reader.life, _live(source))
+
+
+# -- the futures ----------------------------------------------------------------
+
+
+class _Named:
+    """The job a future reads, as its reader names it: the future feeds
+    the reader itself (fluxout.sources.flux.boundary.watch_future_class)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.eventlogs = frozenset(EVENTLOGS)
+
+    def chunks(self, follow: bool, wanted: frozenset[str]) -> Iterator[tuple[str, bytes]]:
+        raise NotImplementedError("fed by its future")
+
+
+def _async_job(flux_handle: Any, jobid: Any) -> tuple[Any, int, str]:
+    """A future's handle (the caller's, or one to a URI or FLUX_URI), jobid
+    and name (f58)."""
+    from fluxout.jobid import format_jobid, parse_jobid
+    from fluxout.sources.target import is_path_argument
+
+    if isinstance(jobid, bool):
+        raise TypeError("a job is a jobid or an int, not a bool")
+    if isinstance(jobid, int):
+        jid = int(jobid)
+    elif isinstance(jobid, str) and not is_path_argument(jobid):
+        jid = parse_jobid(jobid)
+    else:
+        raise ValueError(
+            f"{jobid}: the *_async functions read jobs of an instance; "
+            "read a saved job with output_watch() or output_event_watch()"
+        )
+    name = format_jobid(jid)
+    if flux_handle is None or isinstance(flux_handle, str):
+        from fluxout.sources.flux.bindings import import_flux
+
+        flux = import_flux(name)
+        flux_handle = flux.Flux(flux_handle) if flux_handle else flux.Flux()
+    return flux_handle, jid, name
+
+
+_FUTURES = ("JobOutputEventWatch", "JobOutputWatch", "JobOutputWatchLines")
+_CLASSES: dict[str, type] = {}
+
+
+def _future_classes() -> dict[str, type]:
+    """The future classes, made when Flux is first needed (fluxout.output
+    imports no flux): subclasses of flux.future.FutureExt."""
+    if _CLASSES:
+        return _CLASSES
+    from fluxout.sources.flux.boundary import watch_future_class
+
+    base: Any = watch_future_class()
+
+    class JobOutputEventWatch(base):  # type: ignore[misc]
+        """A job's output events as a Flux future (output_event_watch_async)."""
+
+        def __init__(
+            self, flux_handle: Any, jobid: Any, labelio: bool = False, nowait: bool = False
+        ) -> None:
+            handle, jid, name = _async_job(flux_handle, jobid)
+            wanted = frozenset({"output"}) if nowait else frozenset(("main", "output"))
+            reader = _EventReader(_Named(name), wanted, labelio)
+            super().__init__(handle, jid, name, reader, nowait, None)
+
+        def get_event(self, autoreset: bool = True) -> EventLogEvent | None:
+            """The next event, or None when the output is complete."""
+            event: EventLogEvent | None = self.get()
+            if event is None:
+                return None
+            if autoreset:
+                self.reset()
+            return event
+
+    class JobOutputWatch(base):  # type: ignore[misc]
+        """A job's output as a Flux future (output_watch_async)."""
+
+        def __init__(
+            self,
+            flux_handle: Any,
+            jobid: Any,
+            labelio: bool = False,
+            log_stderr_level: int = LOG_TRACE,
+            nowait: bool = False,
+        ) -> None:
+            handle, jid, name = _async_job(flux_handle, jobid)
+            reader = _reader(
+                _Named(name),
+                nowait,
+                labelio=labelio,
+                log_stderr_level=log_stderr_level,
+            )
+            super().__init__(handle, jid, name, reader, nowait, (None, None))
+
+        def get_output(self) -> tuple[str | None, str | None]:
+            """The next ``(stream, data)``; ``(None, None)`` at the end."""
+            result: tuple[str | None, str | None] = self.get()
+            self.reset()
+            return result
+
+    class JobOutputWatchLines(base):  # type: ignore[misc]
+        """A job's output lines as a Flux future (output_watch_lines_async)."""
+
+        def __init__(
+            self,
+            flux_handle: Any,
+            jobid: Any,
+            labelio: bool = False,
+            log_stderr_level: int = LOG_TRACE,
+            nowait: bool = False,
+            keepends: bool = False,
+        ) -> None:
+            handle, jid, name = _async_job(flux_handle, jobid)
+            reader = _reader(
+                _Named(name),
+                nowait,
+                labelio=labelio,
+                log_stderr_level=log_stderr_level,
+                lines=True,
+                keepends=keepends,
+            )
+            super().__init__(handle, jid, name, reader, nowait, (None, None))
+
+        def getline(self) -> tuple[str | None, str | None]:
+            """The next ``(stream, line)``, a whole line; ``(None, None)`` at the end."""
+            result: tuple[str | None, str | None] = self.get()
+            self.reset()
+            return result
+
+    for cls in (JobOutputEventWatch, JobOutputWatch, JobOutputWatchLines):
+        cls.__module__ = __name__
+        _CLASSES[cls.__name__] = cls
+    return _CLASSES
+
+
+def output_event_watch_async(
+    flux_handle: Any, jobid: Any, labelio: bool = False, nowait: bool = False
+) -> Any:
+    """A JobOutputEventWatch future of the job's output events: call
+    ``get_event()`` from its ``then`` callback (None at the end). A job
+    that never started fulfills it with OSError EIO "job ID never
+    started"; an unknown job with ENOENT (FileNotFoundError)."""
+    return _future_classes()["JobOutputEventWatch"](flux_handle, jobid, labelio, nowait)
+
+
+def output_watch_async(
+    flux_handle: Any,
+    jobid: Any,
+    labelio: bool = False,
+    log_stderr_level: int = LOG_TRACE,
+    nowait: bool = False,
+) -> Any:
+    """A JobOutputWatch future of the job's output: ``get_output()`` gives
+    ``(stream, data)``, ``(None, None)`` at the end; errors as
+    output_event_watch_async's."""
+    return _future_classes()["JobOutputWatch"](
+        flux_handle, jobid, labelio, log_stderr_level, nowait
+    )
+
+
+def output_watch_lines_async(
+    flux_handle: Any,
+    jobid: Any,
+    labelio: bool = False,
+    log_stderr_level: int = LOG_TRACE,
+    nowait: bool = False,
+    keepends: bool = False,
+) -> Any:
+    """A JobOutputWatchLines future of the job's output lines: ``getline()``
+    gives ``(stream, line)``, each a whole line of one task, ``(None,
+    None)`` at the end; errors as output_event_watch_async's."""
+    return _future_classes()["JobOutputWatchLines"](
+        flux_handle, jobid, labelio, log_stderr_level, nowait, keepends
+    )

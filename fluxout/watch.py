@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from fluxout.errors import FluxoutError, OutputWriteError
 from fluxout.events import show_events
@@ -38,6 +38,9 @@ from fluxout.render.terminal import Terminal
 from fluxout.selection import Selection
 from fluxout.sources.base import IDLE, QUEUE, RESOURCES, Notice, Source
 from fluxout.tally import Tally
+
+if TYPE_CHECKING:
+    from fluxout.sources.flux.loop import Instance
 
 __all__ = ["ALL_STREAMS", "Request", "run"]
 
@@ -211,15 +214,23 @@ class _Job:
     """One JOB argument: its source, pipeline and renderer."""
 
     def __init__(
-        self, req: Request, plan: Plan, arg: str, out: TextRenderer, stdin: BinaryIO | None
+        self,
+        req: Request,
+        plan: Plan,
+        arg: str,
+        out: TextRenderer,
+        index: int = 0,
+        instance: Instance | None = None,
+        stdin: BinaryIO | None = None,
     ) -> None:
         from fluxout.sources.target import open_target
 
         self.arg = arg
         self.name = arg  # as -v and the end summary name it
         self.out = out
+        self.index = index  # among the jobs of the request
         self.over = False  # follow: set by the writer when the job is over
-        self.source: Source = open_target(arg, req.uri, stdin)
+        self.source: Source = open_target(arg, req.uri, stdin, instance)
         opts = OutputOptions(
             tasks=req.tasks,
             streams=req.streams,
@@ -261,6 +272,15 @@ class _Job:
             label=job_label(self.source, arg),
             saved=_saved_files(self.source),
         )
+
+    # What follow_together (fluxout.sources.flux.loop) asks of a job.
+
+    @property
+    def wanted(self) -> frozenset[str]:
+        return _wanted(self)
+
+    def idle(self) -> bool:
+        return self.pipeline.idle()
 
     def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
         """A chunk to the pipeline; with --stall, to the tracker first (its
@@ -377,33 +397,65 @@ def _follow_many(
     tally: Tally,
     add: Callable[[], list[_Job]] | None = None,
 ) -> list[int]:
-    """follow several jobs at once: a reader thread each, one writer (this
-    one). With ``add`` (follow --new), the jobs it gives are followed too,
-    until Ctrl-C."""
+    """follow several jobs at once, with one writer (this thread): the jobs
+    of the instance push-driven on its one reactor, in this thread
+    (fluxout.sources.flux.loop); saved jobs, a reader thread each. With
+    ``add`` (follow --new), the jobs it gives are followed too (a reader
+    each), until Ctrl-C."""
+    from fluxout.sources.flux.loop import MORE, OVER, View, follow_together
+
+    statuses: dict[int, int | None] = {job.index: None for job in jobs}
+    live = [job for job in jobs if isinstance(getattr(job.source, "boundary", None), View)]
     q: queue.Queue[tuple[int, str, object]] = queue.Queue()
-    statuses: list[int | None] = [None] * len(jobs)
     readers: list[threading.Thread] = []
+    by_index: dict[int, _Job] = {}
 
     def start(job: _Job) -> None:
-        reader = threading.Thread(target=_pump, args=(len(readers), job, q), daemon=True)
+        by_index[job.index] = job
+        statuses.setdefault(job.index, None)
+        reader = threading.Thread(target=_pump, args=(job.index, job, q), daemon=True)
         readers.append(reader)
         reader.start()
 
     for job in jobs:
-        start(job)
+        if job not in live:
+            start(job)
+    asked = time.monotonic()
 
     def grow() -> None:
-        assert add is not None
+        nonlocal asked
+        if add is None or time.monotonic() - asked < NEW_JOBS_SECONDS:
+            return
+        asked = time.monotonic()
         for job in add():
-            jobs.append(job)
-            statuses.append(None)
             start(job)
 
+    def between() -> bool:
+        grow()
+        return _drain(by_index, q, statuses, debug, tally) or add is not None
+
     try:
-        _follow_loop(jobs, q, statuses, debug, tally, grow if add is not None else None)
+        together = follow_together(live, between=between if by_index or add else None)
+        for job, end in together:
+            if end == MORE:
+                continue
+            info = job.pipeline.info
+            if end == OVER:
+                try:
+                    statuses[job.index] = status = job.pipeline.finish()
+                    tally.end(job.name, info, status)
+                    continue
+                except Exception as exc:
+                    end = exc
+            assert isinstance(end, Exception)
+            statuses[job.index] = status = _job_failed(end, job.arg, job.out, debug, job.pipeline)
+            tally.end(job.name, info, status, failed=True)
+        if by_index or add is not None:
+            _follow_loop(by_index, q, statuses, debug, tally, grow if add is not None else None)
     finally:
-        _stop_readers(jobs, readers, q)
-    return [s if s is not None else ExitStatus.ERROR for s in statuses]
+        if readers:
+            _stop_readers(list(by_index.values()), readers, q)
+    return [s if s is not None else ExitStatus.ERROR for s in statuses.values()]
 
 
 def _stop_readers(
@@ -424,43 +476,76 @@ def _stop_readers(
 
 
 def _follow_loop(
-    jobs: list[_Job],
+    jobs: dict[int, _Job],
     q: queue.Queue[tuple[int, str, object]],
-    statuses: list[int | None],
+    statuses: dict[int, int | None],
     debug: bool,
     tally: Tally,
     grow: Callable[[], None] | None = None,
 ) -> None:
-    asked = time.monotonic()
-    while grow is not None or any(s is None for s in statuses):
-        if grow is not None and time.monotonic() - asked >= NEW_JOBS_SECONDS:
+    """The items of the saved jobs' readers, until each of them is decided
+    (follow --new: until Ctrl-C, asking ``grow`` for more jobs)."""
+    while grow is not None or any(statuses[i] is None for i in jobs):
+        if grow is not None:
             grow()
-            asked = time.monotonic()
         try:
-            i, eventlog, payload = q.get(timeout=NEW_JOBS_SECONDS if grow is not None else None)
+            item = q.get(timeout=NEW_JOBS_SECONDS if grow is not None else None)
         except queue.Empty:
             continue
-        job = jobs[i]
         try:
-            if statuses[i] is not None:
-                job.over = True  # failed already: its reader stops at its next idle
-            elif eventlog == _DONE:
-                if isinstance(payload, BaseException):
-                    raise payload
-                statuses[i] = job.pipeline.finish()
-                tally.end(job.name, job.pipeline.info, statuses[i] or 0)
-            elif eventlog == IDLE:
-                job.over = job.pipeline.idle()
-                tally.progress.redraw()  # the bar's clock moves while jobs wait
-            else:
-                assert isinstance(payload, (bytes, Notice))
-                job.feed(eventlog, payload)
-        except Exception as exc:
-            statuses[i] = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
-            tally.end(job.name, job.pipeline.info, statuses[i] or 0, failed=True)
-            job.over = True  # its reader stops at its next idle
+            _handle(jobs, item, statuses, debug, tally)
         finally:
             q.task_done()
+
+
+def _drain(
+    jobs: dict[int, _Job],
+    q: queue.Queue[tuple[int, str, object]],
+    statuses: dict[int, int | None],
+    debug: bool,
+    tally: Tally,
+) -> bool:
+    """What the saved jobs' readers have put on the queue so far; whether
+    some of them are still undecided."""
+    while True:
+        try:
+            item = q.get_nowait()
+        except queue.Empty:
+            break
+        try:
+            _handle(jobs, item, statuses, debug, tally)
+        finally:
+            q.task_done()
+    return any(statuses[i] is None for i in jobs)
+
+
+def _handle(
+    jobs: dict[int, _Job],
+    item: tuple[int, str, object],
+    statuses: dict[int, int | None],
+    debug: bool,
+    tally: Tally,
+) -> None:
+    i, eventlog, payload = item
+    job = jobs[i]
+    try:
+        if statuses[i] is not None:
+            job.over = True  # failed already: its reader stops at its next idle
+        elif eventlog == _DONE:
+            if isinstance(payload, BaseException):
+                raise payload
+            statuses[i] = status = job.pipeline.finish()
+            tally.end(job.name, job.pipeline.info, status)
+        elif eventlog == IDLE:
+            job.over = job.pipeline.idle()
+            tally.progress.redraw()  # the bar's clock moves while jobs wait
+        else:
+            assert isinstance(payload, (bytes, Notice))
+            job.feed(eventlog, payload)
+    except Exception as exc:
+        statuses[i] = status = _job_failed(exc, job.arg, job.out, debug, job.pipeline)
+        tally.end(job.name, job.pipeline.info, status, failed=True)
+        job.over = True  # its reader stops at its next idle
 
 
 def run(req: Request, terminal: Terminal | None = None) -> int:
@@ -537,7 +622,7 @@ def _newcomers(
     renderers: list[TextRenderer],
     seen: set[int],
     start: float,
-) -> Callable[[], list[tuple[str, TextRenderer]]]:
+) -> Callable[[], list[tuple[str, TextRenderer, int]]]:
     """follow --new: the JOBs of jobs that appeared since the last call, each
     with its renderer (added to ``renderers``, so the run closes it)."""
     from fluxout.many import discover
@@ -545,14 +630,15 @@ def _newcomers(
     assert req.select is not None
     poll = discover(req.select, req.uri, seen, start)
 
-    def more() -> list[tuple[str, TextRenderer]]:
-        added: list[tuple[str, TextRenderer]] = []
+    def more() -> list[tuple[str, TextRenderer, int]]:
+        added: list[tuple[str, TextRenderer, int]] = []
         for arg in poll():
             req.jobs.append(arg)
+            index = len(req.jobs) - 1
             name = job_names(req.jobs)[-1]
-            out = _renderer(req, plan, output, arg, len(req.jobs) - 1, True, name)
+            out = _renderer(req, plan, output, arg, index, True, name)
             renderers.append(out)
-            added.append((arg, out))
+            added.append((arg, out, index))
         return added
 
     return more
@@ -566,15 +652,26 @@ def _run_output(
     stdin: BinaryIO | None,
     tally: Tally,
     names: list[JobName],
-    more: Callable[[], list[tuple[str, TextRenderer]]] | None = None,
+    more: Callable[[], list[tuple[str, TextRenderer, int]]] | None = None,
 ) -> int:
+    from fluxout.sources.flux.loop import Instance
+
     worst: int = ExitStatus.SUCCESS
     jobs: list[_Job] = []
     tally.progress.start(len(req.jobs))
-    for arg, out, name in zip(req.jobs, renderers, names, strict=True):
+    # The jobids of the request share one connection (one handle, one reactor).
+    instance = Instance(uri=req.uri)
+    ahead = _jobids(req.jobs) if several and not req.follow else []
+    sent = 1  # cat of many jobs: the next ones' reads are sent ahead (from the
+    # second: the first makes the connection), PREFETCH jobs at most
+    for index, (arg, out, name) in enumerate(zip(req.jobs, renderers, names, strict=True)):
+        if ahead and index >= sent:
+            end = index + PREFETCH
+            instance.prefetch([j for i, j in ahead if sent <= i < end])
+            sent = end
         tally.start(name.prefix)
         try:
-            job = _Job(req, plan, arg, out, stdin)
+            job = _Job(req, plan, arg, out, index, instance, stdin)
         except Exception as exc:
             status = _job_failed(exc, arg, out, req.debug)
             tally.end(name.prefix, None, status)
@@ -601,16 +698,16 @@ def _adder(
     req: Request,
     plan: Plan,
     tally: Tally,
-    more: Callable[[], list[tuple[str, TextRenderer]]],
+    more: Callable[[], list[tuple[str, TextRenderer, int]]],
 ) -> Callable[[], list[_Job]]:
     """follow --new: the new jobs, opened (one that cannot be is told and counted)."""
 
     def add() -> list[_Job]:
         opened: list[_Job] = []
-        for arg, out in more():
+        for arg, out, index in more():
             tally.start(arg)
             try:
-                job = _Job(req, plan, arg, out, None)  # a jobid: never stdin
+                job = _Job(req, plan, arg, out, index)
             except Exception as exc:
                 tally.end(arg, None, _job_failed(exc, arg, out, req.debug))
                 continue
@@ -619,6 +716,25 @@ def _adder(
         return opened
 
     return add
+
+
+# cat of many jobs: the reads of this many jobs are sent ahead at a time.
+PREFETCH = 32
+
+
+def _jobids(args: list[str]) -> list[tuple[int, int]]:
+    """(index, jobid) of the arguments that are jobids."""
+    from fluxout.jobid import parse_jobid
+    from fluxout.sources.target import is_path_argument
+
+    found = []
+    for i, arg in enumerate(args):
+        if not is_path_argument(arg):
+            try:
+                found.append((i, parse_jobid(arg)))
+            except ValueError:
+                continue
+    return found
 
 
 def _run_events(req: Request, renderers: list[TextRenderer], stdin: BinaryIO | None) -> int:

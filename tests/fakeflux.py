@@ -123,10 +123,24 @@ class FakeWatch:
         self.opened = fake.waits  # answered once the reader waits after this
         self.opened_at = fake.now()  # fixture time
         self.guest = False  # a lookup in the guest namespace
+        # Called when the fake reactor has news for the watch, as the real
+        # watch's future callback does (fluxout.sources.flux.loop).
+        self.notify: Callable[[], None] | None = None
 
     @property
     def error(self) -> OSError | None:
         return self._error
+
+    def has_news(self) -> bool:
+        """Whether ``take`` would give something now, or the error."""
+        if self.canceled or self._error is not None or not self.answered:
+            return False
+        values, err = self.state(self.fake.now())
+        if err is not None:
+            return True
+        if self.append:
+            return sum(map(len, values)) > self.given
+        return len(values) > self.given
 
     @property
     def answered(self) -> bool:
@@ -175,9 +189,12 @@ class FakeFlux:
         hold: bool = False,
         queue: str | None = None,
         queue_stopped: bool = False,
+        jobid: int | None = None,
     ) -> None:
         meta = json.loads((case / "case.json").read_text())
-        self.jobid = parse_jobid(meta["jobid"])
+        # ``jobid``: the fixture's job under another id (many jobs of one
+        # fixture in one FakeInstance).
+        self.jobid = parse_jobid(meta["jobid"]) if jobid is None else jobid
         self.f58 = format_jobid(self.jobid)
         self.kvs = format_jobid(self.jobid, "kvs")
         self.namespace = f"job-{self.jobid}"
@@ -427,6 +444,13 @@ class FakeFlux:
             raise KeyboardInterrupt
         if self.clock.scale == 0 and now > self.end + 600:
             raise AssertionError("still waiting 10 minutes (fixture time) after the job")
+        self.notify_watches()
+
+    def notify_watches(self) -> None:
+        """The fake reactor's callbacks: each watch with news is told."""
+        for watch in self.watches:
+            if watch.notify is not None and watch.has_news():
+                watch.notify()
 
 
 # -- an instance of many jobs: job-list, and instances inside jobs -------------------
@@ -620,3 +644,70 @@ class _Connection:
         if topic == "job-list.list-id" and "annotations" in (payload.get("attrs") or []):  # type: ignore[operator]
             return self.instance.rpc(topic, payload)
         return self.fake.rpc(topic, payload)
+
+
+class SharedFake:
+    """One boundary (one handle, one reactor) for several fake jobs:
+    requests go to the job they name; an unknown job is not found."""
+
+    def __init__(self, *fakes: FakeFlux) -> None:
+        self.fakes = fakes
+        self.waits = 0
+
+    @property
+    def hazards(self) -> list[str]:
+        return [h for fake in self.fakes for h in fake.hazards]
+
+    def _by_key(self, key: str, namespace: str | None) -> FakeFlux | None:
+        for fake in self.fakes:
+            if key.startswith(fake.kvs + ".") or namespace == fake.namespace:
+                return fake
+        return None
+
+    def _by_id(self, jobid: int) -> FakeFlux:
+        for fake in self.fakes:
+            if fake.jobid == jobid:
+                return fake
+        raise FileNotFoundError(errno.ENOENT, "invalid job id")
+
+    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
+        fake = self._by_key(key, namespace)
+        if fake is None:
+            if namespace is not None:
+                raise _enotsup()
+            return None
+        return fake.lookup(key, namespace)
+
+    def read(self, key: str, namespace: str | None = None) -> Iterator[bytes] | None:
+        fake = self._by_key(key, namespace)
+        return None if fake is None else fake.read(key, namespace)
+
+    def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
+        return self._by_id(jobid).job_info_lookup(jobid, key)
+
+    def rpc(self, topic: str, payload: dict[str, object]) -> dict[str, object]:
+        jobid = payload.get("id")
+        fake = self._by_id(jobid) if isinstance(jobid, int) else self.fakes[0]
+        return fake.rpc(topic, payload)
+
+    def watch(self, key: str, namespace: str | None = None) -> FakeWatch:
+        fake = self._by_key(key, namespace)
+        if fake is None:
+            raise AssertionError(f"a watch of {key} that names no job")
+        return fake.watch(key, namespace)
+
+    def event_watch(self, jobid: int, eventlog: str) -> FakeWatch:
+        return self._by_id(jobid).event_watch(jobid, eventlog)
+
+    def wait(self, timeout: float) -> None:
+        # One reactor: time passes for the jobs that still have changes to
+        # come (a job that is over would wait on past its end); the others
+        # see the reactor run too (their new watches are answered).
+        self.waits += 1
+        pending = [f for f in self.fakes if f.now() < f.changes[-1]] or list(self.fakes[:1])
+        for fake in self.fakes:
+            if fake in pending:
+                fake.wait(timeout)
+            else:
+                fake.waits += 1
+                fake.notify_watches()

@@ -32,7 +32,7 @@ from fluxout.render.terminal import Terminal
 from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
 from tests.conftest import CASES
-from tests.fakeflux import FakeFlux
+from tests.fakeflux import FakeFlux, SharedFake
 from tests.test_fastlane import EVENT, eventlog
 
 # Cases whose output eventlog holds exactly what each task wrote.
@@ -281,54 +281,12 @@ def test_a_jobid_reads_as_its_directory(case_dir: Any, monkeypatch: pytest.Monke
         fluxout.lines(fake.jobid + 1)
 
 
-class TwoFakes:
-    """One boundary for two fake jobs: requests go to the job they name."""
-
-    def __init__(self, *fakes: FakeFlux) -> None:
-        self.fakes = fakes
-
-    def _by_key(self, key: str, namespace: str | None) -> FakeFlux:
-        for fake in self.fakes:
-            if key.startswith(fake.kvs + ".") or namespace == fake.namespace:
-                return fake
-        raise AssertionError(key)
-
-    def _by_id(self, jobid: int) -> FakeFlux:
-        return next(f for f in self.fakes if f.jobid == jobid)
-
-    def lookup(self, key: str, namespace: str | None = None) -> bytes | None:
-        return self._by_key(key, namespace).lookup(key, namespace)
-
-    def read(self, key: str, namespace: str | None = None) -> Any:
-        return self._by_key(key, namespace).read(key, namespace)
-
-    def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
-        return self._by_id(jobid).job_info_lookup(jobid, key)
-
-    def rpc(self, topic: str, payload: dict[str, Any]) -> Any:
-        jobid = payload.get("id")
-        return (self._by_id(jobid) if jobid is not None else self.fakes[0]).rpc(topic, payload)
-
-    def watch(self, key: str, namespace: str | None = None) -> Any:
-        return self._by_key(key, namespace).watch(key, namespace)
-
-    def event_watch(self, jobid: int, eventlog: str) -> Any:
-        return self._by_id(jobid).event_watch(jobid, eventlog)
-
-    def wait(self, timeout: float) -> None:
-        # One reactor: time passes for the jobs that still have changes
-        # to come (a job that is over would wait on past its end).
-        pending = [f for f in self.fakes if f.now() < f.changes[-1]]
-        for fake in pending or self.fakes[:1]:
-            fake.wait(timeout)
-
-
 def test_several_live_jobs_share_one_boundary(
     case_dir: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = case_dir("hello"), case_dir("many-small-lines")
     fa, fb = FakeFlux(a, scale=0.0), FakeFlux(b, scale=0.0)
-    both = TwoFakes(fa, fb)
+    both = SharedFake(fa, fb)
     connects = []
     monkeypatch.setattr(flux_boundary, "connect", lambda uri, name: connects.append(name) or both)
     lines = list(fluxout.lines(fa.f58, fb.f58, follow=True))
