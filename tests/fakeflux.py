@@ -559,10 +559,15 @@ class FakeInstance:
         return fake
 
     def connect(self, uri: str | None, name: str) -> object:
+        """A connection for a job (the jobs of one command share it: each
+        request goes to the job it names), or for the instance."""
         where = self._at(uri)
-        for jobid, fake in where.jobs.items():
-            if name == format_jobid(jobid):
-                return _Connection(fake, where)
+        try:
+            named: int | None = parse_jobid(name)  # as the user gave it: f58, decimal...
+        except ValueError:
+            named = None
+        if named in where.jobs:
+            return _Connection(SharedFake(*where.jobs.values()), where)
         return where
 
     def _at(self, uri: str | None) -> FakeInstance:
@@ -627,10 +632,10 @@ class FakeInstance:
 
 
 class _Connection:
-    """A connection made for one job: that job's FakeFlux reads it; the
+    """A connection made for the jobs: their SharedFake reads them; the
     instance answers what is asked of the instance (job-list)."""
 
-    def __init__(self, fake: FakeFlux, instance: FakeInstance) -> None:
+    def __init__(self, fake: SharedFake, instance: FakeInstance) -> None:
         self.fake = fake
         self.instance = instance
 

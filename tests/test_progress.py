@@ -23,7 +23,7 @@ from fluxout.render.terminal import Terminal
 from fluxout.sources.flux import boundary as flux_boundary
 from fluxout.watch import Request, run
 from tests.conftest import run_in_process
-from tests.fakeflux import FakeFlux
+from tests.fakeflux import FakeFlux, SharedFake
 
 ENV = {"COLUMNS": "100"}
 # hello exits 0, exit-code 3, signaled is killed, many-small-lines exits 0.
@@ -194,7 +194,9 @@ def test_follow_of_several_live_jobs(monkeypatch: pytest.MonkeyPatch, ticking: N
     for case in JOBS:
         fake = FakeFlux(DIRS[case], scale=0.01, start_at=0.0)
         fakes[fake.f58] = (fake, case)
-    monkeypatch.setattr(flux_boundary, "connect", lambda uri, name: fakes[name][0])
+    # One connection for the jobs of the command: each request goes to its job.
+    shared = SharedFake(*(fake for fake, _ in fakes.values()))
+    monkeypatch.setattr(flux_boundary, "connect", lambda uri, name: shared)
     req = Request("follow", list(fakes), follow=True, color="never", progress=True)
     mixed, _, rc = _run(req, shared=True)
     assert rc == 137  # signaled's 128+9, the worst
