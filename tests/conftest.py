@@ -69,6 +69,13 @@ def case_dir(fixtures_root: Path):  # type: ignore[no-untyped-def]
     return get
 
 
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 in their
+# environment: fluxout (and attach) would take them over the size of the
+# terminals the tests make.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 # The console script lives beside the interpreter in a virtualenv: make it
 # findable even when pytest is run as .venv/bin/pytest without activation.
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
