@@ -419,8 +419,12 @@ class FluxBoundary:
     def list_jobs(self, payload: dict[str, Any]) -> list[JobRecord]:
         lib, ffi = self.lib, self.ffi
         body = orjson.dumps(payload)
-        future = lib.flux_rpc(
-            self.h, b"job-list.list", body, lib.FLUX_NODEID_ANY, lib.FLUX_RPC_STREAMING
+        # Armed, as every request on our own handle: _sync runs the reactor,
+        # which takes in only the answers of futures registered with it.
+        future = self._arm(
+            lib.flux_rpc(
+                self.h, b"job-list.list", body, lib.FLUX_NODEID_ANY, lib.FLUX_RPC_STREAMING
+            )
         )
         if future == ffi.NULL:
             raise self._oserror(None)
