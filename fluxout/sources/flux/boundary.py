@@ -294,6 +294,11 @@ class FluxBoundary:
         value through ``lookup``.
         """
         lib, ffi = self.lib, self.ffi
+        if namespace is None and (key, 0) in self._ahead:
+            # Sent ahead as a plain lookup (a value known to be small): one
+            # request, not a tree and its blobs.
+            value = self.lookup(key)
+            return iter((value,)) if value is not None else None
         ns = namespace.encode() if namespace else ffi.NULL
         future = self._ahead.pop((key, lib.FLUX_KVS_TREEOBJ), None) if namespace is None else None
         if future is None:
