@@ -162,8 +162,24 @@ def cat_part(work: Path, fluxout: str, ids: list[str]) -> dict[str, dict[str, fl
     return {"fluxout": a, "flux watch": b}
 
 
+def cat_only(work: Path, args: argparse.Namespace) -> dict[str, list[Any]]:
+    """--only cat: --many short jobs run to the end once, then cat of them
+    --repeat times (without the follow and rss parts)."""
+    ids = submit(args.many, 'for i in 1 2 3 4 5; do echo "short line $i"; done')
+    flux("queue", "drain")
+    runs = []
+    for n in range(args.repeat):
+        log(f"cat of {args.many} finished jobs, run {n + 1}/{args.repeat}")
+        runs.append(cat_part(work, args.fluxout, ids))
+        log(json.dumps(runs[-1]))
+    return {"follow": [], "rss": [], "cat": runs}
+
+
 def inside(args: argparse.Namespace) -> None:
     work = Path(args.work)
+    if args.only == "cat":
+        (work / "results.json").write_text(json.dumps(cat_only(work, args)))
+        return
     results: dict[str, list[dict[str, dict[str, float]]]] = {"follow": [], "rss": [], "cat": []}
     for n in range(args.repeat):
         log(f"follow {args.jobs} jobs, run {n + 1}/{args.repeat}")
@@ -190,6 +206,8 @@ def stats(runs: list[dict[str, dict[str, float]]], who: str, key: str) -> tuple[
 
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    if not results["follow"]:
+        return cat_report(results, args)
     rows = [
         f"bench/many.py: {args.jobs} running jobs of {args.lines} lines; {args.many} jobs; "
         f"{args.repeat} repeats (min / median)",
@@ -226,6 +244,27 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     return "\n".join(rows)
 
 
+def cat_report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    rows = [
+        f"bench/many.py --only cat: {args.many} finished jobs; "
+        f"{args.repeat} repeats (min / median)",
+        "",
+        "| measure | fluxout | flux watch |",
+        "|---|---|---|",
+    ]
+    for key in ("wall", "cpu"):
+        cells = []
+        for who in ("fluxout", "flux watch"):
+            lo, mid = stats(results["cat"], who, key)
+            cells.append(f"{lo:.2f} / {mid:.2f} s")
+        rows.append(f"| {key} | {cells[0]} | {cells[1]} |")
+    fo_cat = stats(results["cat"], "fluxout", "wall")[1]
+    fw_cat = stats(results["cat"], "flux watch", "wall")[1]
+    rows.append("")
+    rows.append(f"cat: fluxout {fw_cat / fo_cat:.1f}x faster than flux watch (median wall)")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flux", default=shutil.which("flux") or "/opt/flux/bin/flux")
@@ -234,6 +273,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--lines", type=int, default=20)
     parser.add_argument("--many", type=int, default=1000)
+    parser.add_argument("--only", choices=["cat"], help="run only this part")
     parser.add_argument("--json", type=Path, help="also write the runs here")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
@@ -242,6 +282,14 @@ def main() -> None:
     if args.inside:
         inside(args)
         return
+    # fluxout's bytecode, as an install writes it: with PYTHONDONTWRITEBYTECODE
+    # set (as in some shells) an editable fluxout would compile every module
+    # at each start (0.15 s of each run).
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "fluxout")],
+        check=True,
+        capture_output=True,
+    )
     with tempfile.TemporaryDirectory(prefix="fluxout-many-") as tmp:
         work = Path(tmp)
         (work / "conf.toml").write_text(CONFIG.format(work=work))
@@ -267,6 +315,7 @@ def main() -> None:
             f"--jobs={args.jobs}",
             f"--lines={args.lines}",
             f"--many={args.many}",
+            *([f"--only={args.only}"] if args.only else []),
         ]
         proc = subprocess.run(argv, env=env, timeout=args.timeout, cwd=work, check=False)
         if proc.returncode != 0:

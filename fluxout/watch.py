@@ -661,13 +661,14 @@ def _run_output(
     tally.progress.start(len(req.jobs))
     # The jobids of the request share one connection (one handle, one reactor).
     instance = Instance(uri=req.uri)
-    ahead = _jobids(req.jobs) if several and not req.follow else []
+    ahead = dict(_jobids(req.jobs)) if several and not req.follow else {}
     sent = 1  # cat of many jobs: the next ones' reads are sent ahead (from the
-    # second: the first makes the connection), PREFETCH jobs at most
+    # second: the first makes the connection), PREFETCH jobs at most; the
+    # window slides by one job each job, so the next is always well ahead
     for index, (arg, out, name) in enumerate(zip(req.jobs, renderers, names, strict=True)):
-        if ahead and index >= sent:
+        if ahead and index and sent < index + PREFETCH:
             end = index + PREFETCH
-            instance.prefetch([j for i, j in ahead if sent <= i < end])
+            instance.prefetch([ahead[i] for i in range(sent, end) if i in ahead])
             sent = end
         tally.start(name.prefix)
         try:

@@ -25,6 +25,9 @@ from fluxout.sources.flux.bindings import import_flux
 
 # Blobs of a big value requested from the content store at a time.
 LOAD_WINDOW = 8
+# Blobs sent ahead (``prefetch``: when a value's tree object answers, its
+# blobs are asked for before the reader comes to it), in flight at most.
+AHEAD_BLOBS = 128
 # Synchronous RPCs wait in slices this long, so Ctrl-C is seen promptly.
 RPC_SLICE = 0.25
 # How long ``rpc`` waits for its answer at most.
@@ -192,6 +195,13 @@ class FluxBoundary:
         self._noop = ffi.callback("void(flux_future_t *, void *)", _noop) if own else None
         # Lookups sent ahead (``prefetch``), by (key, flags), until asked for.
         self._ahead: dict[tuple[str, int], Any] = {}
+        # Their tree lookups' keys, by future address, until they answer;
+        # then the blobs sent for each key, in order (``_tree_answered``).
+        self._trees: dict[int, str] = {}
+        self._ahead_blobs: dict[str, deque[Any]] = {}
+        self._blobs_ahead = 0  # sent ahead and not yet taken by a read
+        self._no_content = False  # content.load refused: not the owner
+        self._on_tree = ffi.callback("void(flux_future_t *, void *)", self._tree_answered)
 
     @classmethod
     def connect(cls, uri: str | None, job: str) -> FluxBoundary:
@@ -284,14 +294,24 @@ class FluxBoundary:
         value through ``lookup``.
         """
         lib, ffi = self.lib, self.ffi
+        if namespace is None and (key, 0) in self._ahead:
+            # Sent ahead as a plain lookup (a value known to be small): one
+            # request, not a tree and its blobs.
+            value = self.lookup(key)
+            return iter((value,)) if value is not None else None
         ns = namespace.encode() if namespace else ffi.NULL
         future = self._ahead.pop((key, lib.FLUX_KVS_TREEOBJ), None) if namespace is None else None
         if future is None:
             future = self._arm(lib.flux_kvs_lookup(self.h, ns, lib.FLUX_KVS_TREEOBJ, key.encode()))
         if future == ffi.NULL:
             raise self._oserror(None)
+        ahead: deque[Any] | None = None
         try:
             self._sync(future)
+            # Its blobs, if they were sent ahead when the tree answered.
+            ahead = self._ahead_blobs.pop(key, None) if namespace is None else None
+            if ahead is not None:
+                self._blobs_ahead -= len(ahead)
             text = ffi.new("const char *[1]")
             if lib.flux_kvs_lookup_get_treeobj(future, text) < 0:
                 exc = self._oserror(future)
@@ -299,22 +319,30 @@ class FluxBoundary:
                     return None
                 raise exc
             tree = orjson.loads(ffi.string(text[0]))
+        except BaseException:
+            for blob in ahead or ():
+                lib.flux_future_destroy(blob)
+            raise
         finally:
             lib.flux_future_destroy(future)
         kind = tree.get("type") if isinstance(tree, dict) else None
-        if kind == "val":
-            return iter((base64.b64decode(tree.get("data") or ""),))
         if kind != "valref" or not isinstance(tree.get("data"), list):
+            for blob in ahead or ():
+                lib.flux_future_destroy(blob)
+            if kind == "val":
+                return iter((base64.b64decode(tree.get("data") or ""),))
             raise IsADirectoryError(errno.EISDIR, f"{key}: not a value ({kind})")
-        return self._blobs(tree["data"], key, namespace)
+        return self._blobs(tree["data"], key, namespace, ahead or deque())
 
-    def _blobs(self, refs: list[str], key: str, namespace: str | None) -> Iterator[bytes]:
-        """The blobs ``refs`` in order, LOAD_WINDOW requests in flight."""
+    def _blobs(
+        self, refs: list[str], key: str, namespace: str | None, pending: deque[Any]
+    ) -> Iterator[bytes]:
+        """The blobs ``refs`` in order, LOAD_WINDOW requests in flight (and
+        ``pending``, the first of them already sent ahead)."""
         lib, ffi = self.lib, self.ffi
-        pending: deque[Any] = deque()
         data = ffi.new("const void *[1]")
         size = ffi.new("size_t *")
-        sent = 0
+        sent = len(pending)
         first = True
         try:
             while sent < len(refs) or pending:
@@ -336,6 +364,7 @@ class FluxBoundary:
                         exc = self._oserror(future)
                         if isinstance(exc, PermissionError) and first:
                             # Not the instance owner: the plain lookup.
+                            self._no_content = True
                             value = self.lookup(key, namespace)
                             if value:
                                 yield value
@@ -358,14 +387,53 @@ class FluxBoundary:
         handle only (the answers come through this reactor)."""
         if not self.own:
             return
-        lib = self.lib
+        lib, ffi = self.lib, self.ffi
         for key, tree in keys:
             flags = lib.FLUX_KVS_TREEOBJ if tree else 0
             if (key, flags) in self._ahead:
                 continue
-            future = self._arm(lib.flux_kvs_lookup(self.h, self.ffi.NULL, flags, key.encode()))
-            if future != self.ffi.NULL:
-                self._ahead[(key, flags)] = future
+            future = lib.flux_kvs_lookup(self.h, ffi.NULL, flags, key.encode())
+            if future == ffi.NULL:
+                continue
+            if tree:
+                # When its tree object answers, its blobs are sent too.
+                self._trees[int(ffi.cast("uintptr_t", future))] = key
+                lib.flux_future_then(future, -1.0, self._on_tree, ffi.NULL)
+            else:
+                self._arm(future)
+            self._ahead[(key, flags)] = future
+
+    def _tree_answered(self, future: Any, arg: Any) -> None:
+        """A tree lookup sent ahead has answered: send its first blobs'
+        content.load requests now, AHEAD_BLOBS in flight at most over all
+        keys (the rest the read asks for itself).  Runs inside the reactor:
+        must not raise."""
+        lib, ffi = self.lib, self.ffi
+        try:
+            key = self._trees.pop(int(ffi.cast("uintptr_t", future)), None)
+            room = AHEAD_BLOBS - self._blobs_ahead
+            if key is None or room <= 0 or self._no_content:
+                return
+            text = ffi.new("const char *[1]")
+            if lib.flux_kvs_lookup_get_treeobj(future, text) < 0:
+                return
+            tree = orjson.loads(ffi.string(text[0]))
+            refs = tree.get("data") if isinstance(tree, dict) else None
+            if tree.get("type") != "valref" or not isinstance(refs, list):
+                return
+            sent: deque[Any] = deque()
+            for ref in refs[:room]:
+                digest = bytes.fromhex(ref.partition("-")[2])
+                blob = lib.flux_rpc_raw(
+                    self.h, b"content.load", digest, len(digest), lib.FLUX_NODEID_ANY, 0
+                )
+                if blob == ffi.NULL:
+                    break
+                sent.append(self._arm(blob))
+            self._blobs_ahead += len(sent)
+            self._ahead_blobs[key] = sent
+        except Exception:  # the read asks for them itself
+            return
 
     def job_info_lookup(self, jobid: int, key: str) -> bytes | None:
         lib, ffi = self.lib, self.ffi

@@ -265,7 +265,9 @@ class Instance:
         keys = []
         for jobid in jobids:
             kvs = format_jobid(jobid, "kvs")
-            keys += [(f"{kvs}.eventlog", False), (f"{kvs}.guest.exec.eventlog", True)]
+            # The eventlogs are small: a plain lookup each (one request);
+            # the output may be big: its tree, then its blobs.
+            keys += [(f"{kvs}.eventlog", False), (f"{kvs}.guest.exec.eventlog", False)]
             keys.append((f"{kvs}.guest.output", True))
         send(keys)
 
