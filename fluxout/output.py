@@ -751,18 +751,21 @@ class _EventReader:
         # the careful way, in its place. As there, a chunk's bad lines are
         # told as it is decoded, before its events' own problems.
         reader = self.reader
-        lines = reader.splitters["output"].feed(chunk)
+        # (split: the lines with their newline, which JSON allows at the end)
+        first_lineno, lines = reader.splitters["output"].split(chunk)
         first = reader.firsts["output"]
         items = self.items
         start = len(items)
         plain = self._plain
         careful: list[tuple[int, list[tuple[str, Event]]]] = []  # (where, events)
-        for lineno, line in lines:
+        for lineno, line in enumerate(lines, first_lineno):
             try:
                 made = plain(orjson_loads(line))
             except (orjson.JSONDecodeError, ValueError):  # an idset error is one
                 made = None
             if made is None:
+                # as LineSplitter.feed gives it (an OverlongLine has no newline)
+                line = line[:-1] if type(line) is bytes else line
                 careful.append((len(items), reader.decode("output", [(lineno, line)])))
             else:
                 first.seen = True
