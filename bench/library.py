@@ -237,12 +237,13 @@ def inner(args: argparse.Namespace) -> int:
     sizes = sorted({args.lines, *args.flat})
     jobs = {n: submit(args.flux, n, args.workdir) for n in sizes}
     cases = []
-    for func in FUNCS:
+    for func in args.funcs:
         for module in MODULES:
             cases.append(Case(module, func, jobs[args.lines][0], args.lines, "live"))
     for n in args.flat:
         if n != args.lines:
-            cases += [Case("fluxout", f, jobs[n][0], n, "live") for f in GENERATORS]
+            gens = [f for f in args.funcs if f in GENERATORS]
+            cases += [Case("fluxout", f, jobs[n][0], n, "live") for f in gens]
 
     def write() -> None:  # after each round: a run cut short keeps its rounds
         out = {
@@ -295,6 +296,7 @@ def live(args: argparse.Namespace) -> dict[str, Any]:
     argv += ["--inner", str(result), "--workdir", str(args.workdir), "--flux", args.flux]
     argv += ["--lines", str(args.lines), "--repeat", str(args.repeat)]
     argv += ["--timeout", str(args.timeout), "--flat", ",".join(map(str, args.flat))]
+    argv += ["--funcs", ",".join(args.funcs)]
     base.note(f"live: {' '.join(argv[:3])} ... ({args.repeat} rounds)")
     with open(log, "wb") as f:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -365,24 +367,28 @@ def table(cases: list[Case], repeat: int, flat: tuple[int, int]) -> list[str]:
         if theirs.ok and ours.ok and theirs.ok[0].count != ours.ok[0].count:
             md.append(f"| ↳ items | {theirs.ok[0].count} | | | {ours.ok[0].count} | | | | | | |")
     small, big = flat
-    md += [
-        "",
-        f"fluxout.output's generators, live: peak RSS of the process on a "
-        f"{base.human_count(small)}-line and a {base.human_count(big)}-line job "
-        "(median wall in brackets).",
-        "",
-        f"| generator | {base.human_count(small)} lines | {base.human_count(big)} lines | growth |",
-        "| --- | ---: | ---: | ---: |",
-    ]
+    rows = []
     for func in GENERATORS:
         a, b = by.get(("live", small, "fluxout", func)), by.get(("live", big, "fluxout", func))
-        if a is None or b is None:
+        if a is None or b is None or small == big:  # --flat N,N: no flatness check
             continue
-        md.append(
+        rows.append(
             f"| {func} | {a.peak_mb:.0f} MB ({fmt_s(a.stat('wall'))} s) "
             f"| {b.peak_mb:.0f} MB ({fmt_s(b.stat('wall'))} s) "
             f"| {b.peak_mb - a.peak_mb:+.0f} MB |"
         )
+    if rows:
+        md += [
+            "",
+            f"fluxout.output's generators, live: peak RSS of the process on a "
+            f"{base.human_count(small)}-line and a {base.human_count(big)}-line job "
+            "(median wall in brackets).",
+            "",
+            f"| generator | {base.human_count(small)} lines | {base.human_count(big)} lines "
+            "| growth |",
+            "| --- | ---: | ---: | ---: |",
+            *rows,
+        ]
     saved = [c for c in cases if c.where == "saved"]
     if saved:
         md += [
@@ -404,6 +410,14 @@ def table(cases: list[Case], repeat: int, flat: tuple[int, int]) -> list[str]:
     return md
 
 
+def _funcs(text: str) -> tuple[str, ...]:
+    funcs = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = [f for f in funcs if f not in FUNCS]
+    if unknown or not funcs:
+        raise argparse.ArgumentTypeError(f"not one of {', '.join(FUNCS)}: {', '.join(unknown)}")
+    return funcs
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--flux", default=base.find_flux(None), help="the flux command")
@@ -420,6 +434,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the two job sizes of the flatness check (default 100000,1000000)",
     )
     p.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
+    p.add_argument(
+        "--funcs",
+        type=_funcs,
+        default=FUNCS,
+        help="the functions to run, comma-separated (default all four)",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per run (default 1800)")
     p.add_argument(
         "--instance-timeout", type=float, default=4 * 3600, help="seconds for the whole instance"
@@ -465,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     fluxout_cmd = str(Path(sys.executable).parent / "fluxout")
     large = base.prepare_large(args.large, args.workdir, fluxout_cmd)
     if large is not None:
-        saved = [Case("fluxout", f, str(large.path), large.lines, "saved") for f in FUNCS]
+        saved = [Case("fluxout", f, str(large.path), large.lines, "saved") for f in args.funcs]
         run_rounds(saved, args.repeat, sys.executable, args.workdir, args.timeout)
         cases += saved
     commit = subprocess.run(

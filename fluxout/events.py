@@ -115,11 +115,12 @@ class EventReader:
             if take_notice(chunk, eventlog, warn, self.splitters, warn.report):
                 self.state.has_main = False
             return []
-        events = list(
-            decode_events(
-                self.splitters[eventlog].feed(chunk), warn, eventlog, self.firsts[eventlog]
-            )
-        )
+        return self.decode(eventlog, self.splitters[eventlog].feed(chunk))
+
+    def decode(self, eventlog: str, lines: list[tuple[int, bytes]]) -> list[tuple[str, Event]]:
+        """The entries of these lines of one eventlog (split by its splitter):
+        ``feed``'s second half, for a caller that takes some lines itself."""
+        events = list(decode_events(lines, self.warn, eventlog, self.firsts[eventlog]))
         for event in events:
             _see(self.state, eventlog, event)
         return [(eventlog, event) for event in events]

@@ -54,6 +54,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
+
 from fluxout.collect import Chunk, Collector
 from fluxout.errors import NotFoundError
 from fluxout.eventlog import (
@@ -717,6 +719,14 @@ def output_watch_lines(
     yield from _watch(reader, reader.life, _live(source))
 
 
+# The plain data events' fast way (see _EventReader.feed): objects made
+# without their __init__, which checks what _plain has checked.
+_TASKSET_NEW = object.__new__
+_EVENT_NEW = dict.__new__
+_dict_update = dict.update
+orjson_loads = orjson.loads
+
+
 class _EventReader:
     """One job's output events (and exceptions) as flux.job.output's objects."""
 
@@ -732,7 +742,89 @@ class _EventReader:
         self.items: list[EventLogEvent] = []
 
     def feed(self, eventlog: str, chunk: bytes | Notice) -> None:
-        self._see(self.reader.feed(eventlog, chunk))
+        if eventlog != "output" or isinstance(chunk, Notice):
+            self._see(self.reader.feed(eventlog, chunk))
+            return
+        # Nearly every line is a plain data event (one task's text, no eof:
+        # nothing the job's state learns from): it is made an OutputEvent
+        # here, straight from its JSON; any other line (and a bad one) goes
+        # the careful way, in its place. As there, a chunk's bad lines are
+        # told as it is decoded, before its events' own problems.
+        reader = self.reader
+        # (split: the lines with their newline, which JSON allows at the end)
+        first_lineno, lines = reader.splitters["output"].split(chunk)
+        first = reader.firsts["output"]
+        items = self.items
+        start = len(items)
+        plain = self._plain
+        careful: list[tuple[int, list[tuple[str, Event]]]] = []  # (where, events)
+        for lineno, line in enumerate(lines, first_lineno):
+            try:
+                made = plain(orjson_loads(line))
+            except (orjson.JSONDecodeError, ValueError):  # an idset error is one
+                made = None
+            if made is None:
+                # as LineSplitter.feed gives it (an OverlongLine has no newline)
+                line = line[:-1] if type(line) is bytes else line
+                careful.append((len(items), reader.decode("output", [(lineno, line)])))
+            else:
+                first.seen = True
+                items.append(made)
+        if careful or self.labelio:  # in line order: the labels' state too
+            fast = items[start:]
+            del items[start:]
+            careful.append((start + len(fast), []))
+            done = start
+            for at, events in careful:
+                made_fast = fast[done - start : at - start]
+                if self.labelio:
+                    for event in made_fast:
+                        if isinstance(event, OutputEvent):  # (all of them are)
+                            self._label(event)
+                items.extend(made_fast)
+                done = at
+                self._see(events)
+
+    def _plain(self, obj: Any) -> OutputEvent | None:
+        """The OutputEvent of a plain data event (as OutputEvent(entry) makes
+        it, with its attributes in the same order), or None for any other
+        entry. Its checks are the careful path's, for this one shape."""
+        if type(obj) is not dict:
+            return None
+        context = obj.get("context")
+        ts = obj.get("timestamp")
+        if type(context) is not dict or len(context) != 3 or type(ts) is not float:
+            return None
+        if obj.get("name") != "data":
+            return None
+        stream = context.get("stream")
+        rank = context.get("rank")
+        data = context.get("data")
+        if (stream != "stdout" and stream != "stderr") or type(rank) is not str:
+            return None
+        if type(data) is not str:
+            return None
+        taskset = _TASKSET_NEW(Taskset)
+        taskset.all = False
+        taskset.ids = event_ranks(rank)  # ValueError (IdsetError) for a bad one
+        event = _EVENT_NEW(OutputEvent)
+        _dict_update(event, {"timestamp": ts, "name": "data", "context": context})
+        event.rank = taskset
+        event.stream = stream
+        event.eof = False
+        event.data = data
+        return event
+
+    def _label(self, event: OutputEvent) -> None:
+        """labelio: the label before each line that starts in the event's
+        data (a line its task's last event left open is not labelled again)."""
+        if not event.data:
+            return
+        label = str(event.rank)
+        key = (event.stream, label)
+        text = event.data
+        event.data = _label_lines(f"{label}: ", text, self.at_start.get(key, True))
+        self.at_start[key] = text.endswith("\n")
 
     def idle(self) -> bool:
         return self.reader.over
@@ -767,11 +859,8 @@ class _EventReader:
         name = event.name
         if name == "data":
             data = OutputEvent(entry)
-            if self.labelio and data.data:
-                key = (data.stream, str(data.rank))
-                text = data.data
-                data.data = _label_lines(f"{data.rank}: ", text, self.at_start.get(key, True))
-                self.at_start[key] = text.endswith("\n")
+            if self.labelio:
+                self._label(data)
             return data
         if name == "log":
             return LogEvent(entry)

@@ -11,6 +11,7 @@ flux.job.output itself on a live instance.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import json
 from collections import defaultdict
@@ -385,3 +386,60 @@ def test_bad_lines_are_skipped_with_a_warning(case_dir: Any, tmp_path: Path) -> 
     assert any("future-event" in str(w.message) for w in told)
     with pytest.warns(output.EventlogWarning):
         assert output.job_output(None, path) == oracle(case_dir("hello"))
+
+
+def _made(event: Any) -> tuple[Any, ...]:
+    """All an event shows: its type, entry (keys in order), attributes, text."""
+    attrs = [(k, str(v) if k == "rank" else v) for k, v in vars(event).items()]
+    return type(event), str(event), list(event.items()), list(event.context.items()), attrs
+
+
+def test_output_event_watch_plain_and_careful_lines_alike(tmp_path: Path) -> None:
+    """Plain data events take a fast way (output._EventReader.feed): among
+    lines that go the careful way, each event is what OutputEvent makes of its
+    line, in order, labels and warnings as well (bad lines told first)."""
+    plain = b'{"timestamp":%d.5,"name":"data","context":{"stream":"stdout","rank":"%s",'
+    plain += b'"data":"%s"}}'
+    careful = [
+        b'{"timestamp":3,"name":"data","context":{"stream":"stdout","rank":"0","data":"int "}}',
+        b'{"timestamp":4.5,"name":"data","context":{"rank":"1","stream":"stdout","data":"a\\nb"}}',
+        b'{"timestamp":5.5,"name":"data","context":{"stream":"stdout","rank":"0","data":"aGkK",'
+        b'"encoding":"base64"}}',
+        b'{"timestamp":6.5,"name":"data","context":{"stream":"stdout","rank":"x","data":"bad\\n"}}',
+        b"junk",
+        b'{"timestamp":7.5,"name":"data","context":{"stream":"stdout","rank":"0","eof":true}}',
+    ]
+    lines = [plain % (1, b"0-1", b"both\\n"), careful[0], plain % (2, b"0", b"ts\\nopen ")]
+    lines += [careful[1], plain % (5, b"1", b"c\\n"), *careful[2:5], plain % (6, b"1", b"d")]
+    lines += [careful[5], plain % (8, b"1", b"\\n")]
+    path = tmp_path / "output.eventlog"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    entries = []
+    for line in lines:
+        try:
+            obj = orjson.loads(line)
+            entries.append({**obj, "timestamp": float(obj["timestamp"])})
+        except orjson.JSONDecodeError:
+            pass
+    want = []
+    for entry in entries:
+        with contextlib.suppress(ValueError):  # a bad rank: skipped
+            want.append(_made(output.OutputEvent(entry)))
+    with pytest.warns(output.EventlogWarning) as told:
+        got = [_made(e) for e in output.output_event_watch(None, path)]
+    assert got == want
+    assert ["line 8" in str(w.message) for w in told] == [True, False]  # junk, then rank x
+    with pytest.warns(output.EventlogWarning):
+        events = list(output.output_event_watch(None, path, labelio=True))
+    labelled = [e.data for e in events if isinstance(e, output.OutputEvent)]
+    assert labelled == [
+        "0-1: both\n",
+        "0: int ",
+        "ts\n0: open ",
+        "1: a\n1: b",
+        "c\n",
+        "hi\n",
+        "1: d",
+        None,
+        "\n",
+    ]
