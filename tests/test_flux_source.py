@@ -193,9 +193,14 @@ def test_eperm_falls_back_to_job_info(case: str, case_dir, live: Live) -> None: 
         # The guest namespace belongs to the job's user: still watched
         # directly, unless the job ended (EOPNOTSUPP) before the output watch
         # was due: then its output is read once, through job-info.
+        # On a loaded machine the job may be over before fluxout first looks
+        # (its clean event already in the main eventlog): then no watch is
+        # made at all, and the output is read once, through job-info.
+        once = fake.calls.count(("job_info_lookup", "guest.output")) == 1
+        ended = any(w.error is not None and w.error.errno == errno.EOPNOTSUPP for w in fake.watches)
+        never_watched = not any(call[0] == "watch" for call in fake.calls)
         assert ("watch", f"{fake.namespace}::output") in fake.calls or (
-            fake.calls.count(("job_info_lookup", "guest.output")) == 1
-            and any(w.error is not None and w.error.errno == errno.EOPNOTSUPP for w in fake.watches)
+            once and (ended or never_watched)
         )
 
 
