@@ -275,7 +275,8 @@ def _cluster_wants_next(word: str, takes_value: set[str]) -> bool:
 
 
 # Options shared by the commands that show job output.
-output_options = bundle(
+# Which tasks and streams: every command that reads job output (stats too).
+task_options = bundle(
     click.option(
         "-t",
         "--tasks",
@@ -290,6 +291,10 @@ output_options = bundle(
         show_default=True,
         help="Which output streams.",
     ),
+)
+
+output_options = bundle(
+    task_options,
     click.option(
         "-L",
         "--log-level",
@@ -1048,20 +1053,7 @@ def lines(jobs: tuple[str, ...], stream: str, json_: bool, follow_: bool, **kw: 
 
 @cli.command(cls=Command, epilog=EPILOG)
 @common_options
-@click.option(
-    "-t",
-    "--tasks",
-    type=TasksType(),
-    default=None,
-    help="Only these task ranks (an idset such as 0-3,7, in any order, or all).",
-)
-@click.option(
-    "--stream",
-    type=click.Choice(["stdout", "stderr", "all"]),
-    default="all",
-    show_default=True,
-    help="Which output streams.",
-)
+@task_options
 @click.option(
     "--json/--no-json",
     "json_",
