@@ -208,23 +208,8 @@ def submit(flux: str, lines: int, workdir: Path) -> tuple[str, float]:
     script = workdir / "livegen.py"
     script.write_text(base.LIVE_GEN_CODE)
     for attempt in range(1, 4):
-        start = time.perf_counter()
         job = ["python3", str(script), str(lines // 4)]
-        jobid = subprocess.run(
-            [flux, "submit", "-n4", "-o", "exit-timeout=none", f"--cwd={workdir}", *job],
-            stdout=subprocess.PIPE,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        subprocess.run(
-            [flux, "job", "wait-event", "-t", "1800", jobid, "clean"],
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
-        took = time.perf_counter() - start
-        result = subprocess.run(
-            [flux, "jobs", "-no", "{result}", jobid], stdout=subprocess.PIPE, text=True, check=False
-        ).stdout.strip()
+        jobid, took, result = base.submit_finished(flux, workdir, job)
         if result == "COMPLETED":
             base.note(f"job {jobid}: {base.human_count(lines)} lines, {took:.1f}s submit to clean")
             return jobid, took

@@ -816,6 +816,28 @@ def live_benchmark(
     return readers, data["notes"], data.get("pace")
 
 
+def submit_finished(flux: str, workdir: Path, jobcmd: list[str]) -> tuple[str, float, str]:
+    """Submit a 4-task job and wait for its clean event: its jobid, the
+    seconds from submit to clean, and its result (COMPLETED, FAILED...)."""
+    start = time.perf_counter()
+    jobid = subprocess.run(
+        [flux, "submit", "-n4", "-o", "exit-timeout=none", f"--cwd={workdir}", *jobcmd],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(
+        [flux, "job", "wait-event", "-t", "1800", jobid, "clean"],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    took = time.perf_counter() - start
+    result = subprocess.run(
+        [flux, "jobs", "-no", "{result}", jobid], stdout=subprocess.PIPE, text=True, check=False
+    ).stdout.strip()
+    return jobid, took, result
+
+
 def live_inner(args: argparse.Namespace) -> int:
     """Runs inside `flux start`: submit the job, then time the live readers."""
     flux, workdir = args.flux, args.workdir
@@ -836,22 +858,7 @@ def live_inner(args: argparse.Namespace) -> int:
     # flux 0.88): hence exit-timeout=none, and a failed job is submitted
     # again, up to 3 times.
     for attempt in range(1, 4):
-        start = time.perf_counter()
-        jobid = subprocess.run(
-            [flux, "submit", "-n4", "-o", "exit-timeout=none", f"--cwd={workdir}", *jobcmd],
-            stdout=subprocess.PIPE,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        subprocess.run(
-            [flux, "job", "wait-event", "-t", "1800", jobid, "clean"],
-            stdout=subprocess.DEVNULL,
-            check=True,
-        )
-        job_s = time.perf_counter() - start
-        result = subprocess.run(
-            [flux, "jobs", "-no", "{result}", jobid], stdout=subprocess.PIPE, text=True, check=False
-        ).stdout.strip()
+        jobid, job_s, result = submit_finished(flux, workdir, jobcmd)
         if result == "COMPLETED":
             break
         why = [
